@@ -1,0 +1,4 @@
+//! harness: evaluation and benchmarking of fake-region localizers (FakeLocator, SPEC).
+
+pub mod plots;
+pub mod synth;

@@ -1,0 +1,1 @@
+//! Charts of results (PNG and SVG) drawn with plotters.

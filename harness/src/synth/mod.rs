@@ -1,0 +1,1 @@
+//! The embedded synthetic benchmark (SPEC §3).
