@@ -1,0 +1,522 @@
+//! Paper Figure 8: γ (percent of the clean value) against degradation level, one panel per
+//! degradation, one line per localizer with its confidence band, one figure per metric.
+
+use plotters::coord::Shift;
+use plotters::element::{Polygon, Text};
+use plotters::prelude::{
+    ChartBuilder, DashedLineSeries, DrawingArea, DrawingBackend, LineSeries, RGBColor,
+};
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use plotters::style::Color;
+
+use super::axis::{level_ticks, nice_ticks, padded, Ticked};
+use super::canvas::{draw_err, render, Figure};
+use super::legend::{Footer, Swatch};
+use super::style::{self, format_tick, MUTED};
+use super::{PlotError, PointCi, Rendered, Series};
+
+/// One panel of [`gamma_curves`]: the localizers' γ over the levels of one degradation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GammaPanel {
+    /// Panel title, the degradation's name (e.g. `"jpeg"`).
+    pub degradation: String,
+    /// Horizontal axis label with its unit (e.g. `"JPEG quality"`, `"kernel size (px)"`).
+    pub x_label: String,
+    /// One series per localizer: `x` = level, `y` = γ in percent, `lo`/`hi` = its CI.
+    pub series: Vec<Series>,
+    /// Draw the level axis decreasing to the right (JPEG: quality falls, degradation grows).
+    pub reverse_x: bool,
+}
+
+/// Draws paper Figure 8 for one metric (e.g. `"SSIM"`): γ in percent against level, one panel per
+/// degradation (shared γ axis, a dashed line at 100), one line per localizer with a shaded
+/// confidence band (a whisker where a point's neighbours lack a CI), a legend below the panels.
+///
+/// Points with a non-finite `x` or `y` are skipped and non-finite `lo`/`hi` drop the interval;
+/// both are listed in [`Rendered::notes`] and printed under the chart. Errors when there are no
+/// panels, no finite point at all, an empty or duplicated series label within a panel, or an
+/// empty metric name.
+pub fn gamma_curves(metric: &str, panels: &[GammaPanel]) -> Result<Rendered, PlotError> {
+    render(&GammaFigure::new(metric, panels)?)
+}
+
+const CHART: &str = "gamma_curves";
+const PANEL_W: u32 = 540;
+const PANEL_H: u32 = 410;
+const HEADER_H: u32 = 84;
+
+/// A series reduced to its drawable points, in plotted order.
+struct CleanSeries {
+    /// Index into the figure's label list (colour and marker).
+    index: usize,
+    /// Finite points with `x` already multiplied by the panel's sign, sorted by it.
+    points: Vec<PointCi>,
+}
+
+struct PanelData<'a> {
+    panel: &'a GammaPanel,
+    /// −1 when the axis is reversed: plotting −x keeps plotters' ranges increasing.
+    sign: f64,
+    series: Vec<CleanSeries>,
+    x_range: (f64, f64),
+    x_ticks: Vec<f64>,
+}
+
+struct GammaFigure<'a> {
+    metric: &'a str,
+    panels: Vec<PanelData<'a>>,
+    cols: u32,
+    rows: u32,
+    y_range: (f64, f64),
+    y_ticks: Vec<f64>,
+    footer: Footer,
+    notes: Vec<String>,
+}
+
+impl<'a> GammaFigure<'a> {
+    fn new(metric: &'a str, panels: &'a [GammaPanel]) -> Result<Self, PlotError> {
+        if metric.trim().is_empty() {
+            return Err(PlotError::Invalid {
+                chart: CHART,
+                what: "the metric name is empty; pass e.g. \"SSIM\"".into(),
+            });
+        }
+        if panels.is_empty() {
+            return Err(PlotError::Empty {
+                chart: CHART,
+                what: "no panels; pass one GammaPanel per degradation".into(),
+            });
+        }
+        let mut labels: Vec<String> = Vec::new();
+        let mut notes = Vec::new();
+        let mut data = Vec::with_capacity(panels.len());
+        for panel in panels {
+            data.push(clean_panel(panel, &mut labels, &mut notes)?);
+        }
+        let finite: Vec<f64> = data
+            .iter()
+            .flat_map(|p| p.series.iter().flat_map(|s| s.points.iter()))
+            .flat_map(|p| [p.y, p.lo, p.hi])
+            .filter(|v| v.is_finite())
+            .collect();
+        if finite.is_empty() {
+            return Err(PlotError::Empty {
+                chart: CHART,
+                what: format!(
+                    "no finite γ value in any of the {} panels for {metric}",
+                    panels.len()
+                ),
+            });
+        }
+        // γ = 100 is the reference every panel is read against, so it is always in view.
+        let lo = finite.iter().copied().fold(100.0, f64::min);
+        let hi = finite.iter().copied().fold(100.0, f64::max);
+        let y_range = padded(lo, hi, 0.06, 5.0);
+        let y_ticks = nice_ticks(y_range.0, y_range.1, 6);
+        let n = panels.len() as u32;
+        let cols = if n <= 3 {
+            n
+        } else {
+            (f64::from(n)).sqrt().ceil() as u32
+        };
+        let rows = n.div_ceil(cols);
+        let footer = Footer::new(Swatch::Line, &labels, &notes, cols * PANEL_W)?;
+        Ok(Self {
+            metric,
+            panels: data,
+            cols,
+            rows,
+            y_range,
+            y_ticks,
+            footer,
+            notes,
+        })
+    }
+
+    fn draw_panel<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        p: &PanelData,
+    ) -> Result<(), PlotError> {
+        let (x0, x1) = p.x_range;
+        let (y0, y1) = self.y_range;
+        let mut chart = ChartBuilder::on(area)
+            .caption(&p.panel.degradation, style::bold(style::PANEL_TITLE_PX))
+            .margin(12)
+            .margin_right(26)
+            .x_label_area_size(58)
+            .y_label_area_size(74)
+            .build_cartesian_2d(
+                Ticked {
+                    lo: x0,
+                    hi: x1,
+                    ticks: p.x_ticks.clone(),
+                },
+                Ticked {
+                    lo: y0,
+                    hi: y1,
+                    ticks: self.y_ticks.clone(),
+                },
+            )
+            .map_err(draw_err)?;
+        let sign = p.sign;
+        chart
+            .configure_mesh()
+            .x_desc(&p.panel.x_label)
+            .y_desc("γ (%)")
+            .x_label_formatter(&|v| format_tick(sign * v))
+            .y_label_formatter(&|v| format_tick(*v))
+            .label_style(style::text(style::TICK_PX))
+            .axis_desc_style(style::text(style::LABEL_PX))
+            .bold_line_style(RGBColor(228, 228, 228))
+            .axis_style(MUTED)
+            .draw()
+            .map_err(draw_err)?;
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(x0, 100.0), (x1, 100.0)],
+                9,
+                6,
+                MUTED.stroke_width(2),
+            ))
+            .map_err(draw_err)?;
+        // All bands first, so no band veils another localizer's line.
+        for s in &p.series {
+            let colour = style::series_colour(s.index);
+            for run in ci_runs(&s.points) {
+                if run.len() >= 2 {
+                    let outline: Vec<(f64, f64)> = run
+                        .iter()
+                        .map(|q| (q.x, q.hi))
+                        .chain(run.iter().rev().map(|q| (q.x, q.lo)))
+                        .collect();
+                    chart
+                        .draw_series([Polygon::new(outline, colour.mix(0.18).filled())])
+                        .map_err(draw_err)?;
+                } else {
+                    let q = run[0];
+                    style::draw_whisker(chart.plotting_area(), (q.x, q.lo, q.hi), 5, colour)?;
+                }
+            }
+        }
+        for s in &p.series {
+            let colour = style::series_colour(s.index);
+            let line = colour.stroke_width(3);
+            chart
+                .draw_series(LineSeries::new(s.points.iter().map(|q| (q.x, q.y)), line))
+                .map_err(draw_err)?;
+            for q in &s.points {
+                style::draw_marker(chart.plotting_area(), s.index, (q.x, q.y), colour)?;
+            }
+        }
+        if p.series.iter().all(|s| s.points.is_empty()) {
+            let centre = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
+            let muted = style::text(style::LABEL_PX)
+                .color(&MUTED)
+                .pos(Pos::new(HPos::Center, VPos::Center));
+            chart
+                .plotting_area()
+                .draw(&Text::new("no finite data", centre, muted))
+                .map_err(draw_err)?;
+        }
+        Ok(())
+    }
+}
+
+impl Figure for GammaFigure<'_> {
+    const CHART: &'static str = CHART;
+
+    fn size(&self) -> (u32, u32) {
+        (
+            self.cols * PANEL_W,
+            HEADER_H + self.rows * PANEL_H + self.footer.height(),
+        )
+    }
+
+    fn notes(&self) -> Vec<String> {
+        self.notes.clone()
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
+        let width = (self.cols * PANEL_W) as i32;
+        let centred = Pos::new(HPos::Center, VPos::Top);
+        let title = format!("γ of {} under degradation", self.metric);
+        root.draw(&Text::new(
+            title,
+            (width / 2, 14),
+            style::bold(style::TITLE_PX).pos(centred),
+        ))
+        .map_err(draw_err)?;
+        let subtitle = "γ = 100 · mean(degraded) / mean(clean) on the same images; \
+                        dashed: no change; shaded: confidence interval";
+        let sub_style = style::text(style::NOTE_PX + 1.0).color(&MUTED).pos(centred);
+        root.draw(&Text::new(subtitle, (width / 2, 50), sub_style))
+            .map_err(draw_err)?;
+        let body = root
+            .clone()
+            .shrink((0, HEADER_H), (self.cols * PANEL_W, self.rows * PANEL_H));
+        let cells = body.split_evenly((self.rows as usize, self.cols as usize));
+        for (cell, panel) in cells.iter().zip(&self.panels) {
+            self.draw_panel(cell, panel)?;
+        }
+        self.footer
+            .draw(root, (HEADER_H + self.rows * PANEL_H) as i32)
+    }
+}
+
+/// Validates one panel and reduces its series to finite points; registers new labels.
+fn clean_panel<'a>(
+    panel: &'a GammaPanel,
+    labels: &mut Vec<String>,
+    notes: &mut Vec<String>,
+) -> Result<PanelData<'a>, PlotError> {
+    let sign = if panel.reverse_x { -1.0 } else { 1.0 };
+    let mut series = Vec::with_capacity(panel.series.len());
+    for (k, s) in panel.series.iter().enumerate() {
+        if s.label.trim().is_empty() {
+            return Err(PlotError::Invalid {
+                chart: CHART,
+                what: format!(
+                    "series {k} of panel {:?} has an empty label; name the localizer",
+                    panel.degradation
+                ),
+            });
+        }
+        if panel.series[..k].iter().any(|t| t.label == s.label) {
+            return Err(PlotError::Invalid {
+                chart: CHART,
+                what: format!(
+                    "panel {:?} has two series labelled {:?}; merge or rename them",
+                    panel.degradation, s.label
+                ),
+            });
+        }
+        let index = match labels.iter().position(|l| *l == s.label) {
+            Some(i) => i,
+            None => {
+                labels.push(s.label.clone());
+                labels.len() - 1
+            }
+        };
+        let mut points: Vec<PointCi> = s
+            .points
+            .iter()
+            .filter(|q| q.x.is_finite() && q.y.is_finite())
+            .map(|q| PointCi {
+                x: sign * q.x,
+                ..*q
+            })
+            .collect();
+        points.sort_by(|a, b| a.x.total_cmp(&b.x));
+        let skipped = s.points.len() - points.len();
+        if skipped > 0 {
+            notes.push(format!(
+                "{}, {}: {skipped} point(s) with a non-finite level or γ not drawn.",
+                panel.degradation, s.label
+            ));
+        }
+        let no_ci = points
+            .iter()
+            .filter(|q| !(q.lo.is_finite() && q.hi.is_finite()))
+            .count();
+        if no_ci > 0 {
+            notes.push(format!(
+                "{}, {}: {no_ci} point(s) drawn without a confidence interval (non-finite bounds).",
+                panel.degradation, s.label
+            ));
+        }
+        series.push(CleanSeries { index, points });
+    }
+    let xs: Vec<f64> = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|q| q.x))
+        .collect();
+    let (lo, hi) = if xs.is_empty() {
+        (0.0, 1.0)
+    } else {
+        (
+            xs.iter().copied().fold(f64::INFINITY, f64::min),
+            xs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        )
+    };
+    let x_range = padded(lo, hi, 0.05, 1.0);
+    let x_ticks = level_ticks(&xs, x_range.0, x_range.1);
+    Ok(PanelData {
+        panel,
+        sign,
+        series,
+        x_range,
+        x_ticks,
+    })
+}
+
+/// Maximal runs of consecutive points whose interval bounds are both finite.
+fn ci_runs(points: &[PointCi]) -> Vec<&[PointCi]> {
+    points
+        .split(|q| !(q.lo.is_finite() && q.hi.is_finite()))
+        .filter(|run| !run.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plots::canvas::tests::{check_svg, decode_png};
+
+    fn point(x: f64, y: f64) -> PointCi {
+        PointCi {
+            x,
+            y,
+            lo: y - 3.0,
+            hi: y + 3.0,
+        }
+    }
+
+    fn panels() -> Vec<GammaPanel> {
+        let jpeg = |label: &str, drop: f64| Series {
+            label: label.into(),
+            points: [100.0, 90.0, 70.0, 50.0, 30.0]
+                .iter()
+                .map(|&q| point(q, 100.0 - drop * (100.0 - q)))
+                .collect(),
+        };
+        let blur = |label: &str, drop: f64| Series {
+            label: label.into(),
+            points: [1.0, 3.0, 5.0, 7.0, 9.0]
+                .iter()
+                .map(|&k| point(k, 100.0 - drop * k))
+                .collect(),
+        };
+        vec![
+            GammaPanel {
+                degradation: "jpeg".into(),
+                x_label: "JPEG quality".into(),
+                series: vec![jpeg("deeplabv3", 0.3), jpeg("stehouwer", 0.6)],
+                reverse_x: true,
+            },
+            GammaPanel {
+                degradation: "blur".into(),
+                x_label: "kernel size (px)".into(),
+                series: vec![blur("deeplabv3", 2.0), blur("stehouwer", 5.0)],
+                reverse_x: false,
+            },
+        ]
+    }
+
+    fn count_colour(img: &image::RgbImage, c: RGBColor) -> usize {
+        img.pixels().filter(|p| p.0 == [c.0, c.1, c.2]).count()
+    }
+
+    #[test]
+    fn renders_valid_png_and_svg_with_every_series() {
+        let p = panels();
+        let out = gamma_curves("SSIM", &p).unwrap();
+        let fig = GammaFigure::new("SSIM", &p).unwrap();
+        let (w, h) = fig.size();
+        assert_eq!((fig.cols, fig.rows), (2, 1));
+        let img = decode_png(&out.png, w, h);
+        check_svg(&out.svg, w, h);
+        for i in 0..2 {
+            assert!(
+                count_colour(&img, style::series_colour(i)) > 200,
+                "series {i} colour missing"
+            );
+        }
+        for text in [
+            "γ of SSIM under degradation",
+            "JPEG quality",
+            "kernel size (px)",
+            "γ (%)",
+            "deeplabv3",
+            "stehouwer",
+        ] {
+            assert!(out.svg.contains(text), "SVG lacks {text:?}");
+        }
+        assert!(out.notes.is_empty());
+    }
+
+    #[test]
+    fn reversed_axis_puts_high_quality_on_the_left() {
+        let p = panels();
+        let fig = GammaFigure::new("SSIM", &p).unwrap();
+        let jpeg = &fig.panels[0];
+        assert_eq!(jpeg.sign, -1.0);
+        // Plotted order is left to right: quality 100 first.
+        let xs: Vec<f64> = jpeg.series[0]
+            .points
+            .iter()
+            .map(|q| jpeg.sign * q.x)
+            .collect();
+        assert_eq!(xs, vec![100.0, 90.0, 70.0, 50.0, 30.0]);
+        assert!(jpeg.x_range.0 < -100.0 && jpeg.x_range.1 > -30.0);
+        let blur = &fig.panels[1];
+        assert_eq!(blur.x_ticks, vec![1.0, 3.0, 5.0, 7.0, 9.0]);
+        // The shared γ axis shows 100 and every interval.
+        assert!(fig.y_ticks.contains(&100.0));
+        assert!(fig.y_range.0 < 100.0 - 5.0 * 9.0 - 3.0);
+    }
+
+    #[test]
+    fn deterministic() {
+        let a = gamma_curves("COSS", &panels()).unwrap();
+        let b = gamma_curves("COSS", &panels()).unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn non_finite_points_are_skipped_and_noted() {
+        let mut p = panels();
+        p[0].series[0].points[1].y = f64::NAN;
+        p[1].series[1].points[2].hi = f64::INFINITY;
+        let out = gamma_curves("PSNR", &p).unwrap();
+        assert_eq!(out.notes.len(), 2, "{:?}", out.notes);
+        assert!(out.notes[0].contains("jpeg, deeplabv3: 1 point"));
+        assert!(out.notes[1]
+            .contains("blur, stehouwer: 1 point(s) drawn without a confidence interval"));
+        assert!(out.svg.contains("Note: jpeg, deeplabv3"));
+        let fig = GammaFigure::new("PSNR", &p).unwrap();
+        assert_eq!(fig.panels[0].series[0].points.len(), 4);
+        assert_eq!(
+            ci_runs(&fig.panels[1].series[1].points)
+                .iter()
+                .map(|r| r.len())
+                .collect::<Vec<_>>(),
+            vec![2, 2]
+        );
+    }
+
+    #[test]
+    fn empty_inputs_are_clear_errors() {
+        assert!(matches!(
+            gamma_curves("SSIM", &[]),
+            Err(PlotError::Empty { .. })
+        ));
+        let mut p = panels();
+        for panel in &mut p {
+            for s in &mut panel.series {
+                s.points.clear();
+            }
+        }
+        let err = gamma_curves("SSIM", &p).unwrap_err();
+        assert!(matches!(err, PlotError::Empty { .. }));
+        assert!(err.to_string().contains("no finite γ value"), "{err}");
+        assert!(matches!(
+            gamma_curves(" ", &panels()),
+            Err(PlotError::Invalid { .. })
+        ));
+        let mut dup = panels();
+        dup[0].series[1].label = "deeplabv3".into();
+        assert!(matches!(
+            gamma_curves("SSIM", &dup),
+            Err(PlotError::Invalid { .. })
+        ));
+    }
+
+    #[test]
+    fn a_panel_without_data_is_drawn_empty() {
+        let mut p = panels();
+        p[1].series.clear();
+        let out = gamma_curves("SSIM", &p).unwrap();
+        assert!(out.svg.contains("no finite data"));
+    }
+}
