@@ -53,6 +53,10 @@ pub(crate) fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
         .unwrap_or(10.0 * magnitude);
     let first = (lo / step).ceil() as i64;
     let last = (hi / step).floor() as i64;
+    // A step underflowing to 0 (spans near f64's smallest) would ask for billions of ticks.
+    if step <= 0.0 || last.saturating_sub(first) > 100 {
+        return Vec::new();
+    }
     // Multiplying integers (not accumulating) keeps ticks like 0.3 exact to print.
     (first..=last).map(|k| k as f64 * step).collect()
 }
@@ -91,6 +95,8 @@ mod tests {
         assert_eq!(nice_ticks(0.0, 0.9, 3), vec![0.0, 0.5]);
         assert!(nice_ticks(5.0, 5.0, 4).is_empty());
         assert!(nice_ticks(f64::NAN, 5.0, 4).is_empty());
+        assert!(nice_ticks(0.0, 1e-320, 4).len() <= 101);
+        assert!(nice_ticks(-1e308, 1e308, 4).len() <= 101);
     }
 
     #[test]

@@ -135,7 +135,7 @@ impl<'a> BarsFigure<'a> {
             }
             slots.push(group_slots);
         }
-        if finite.iter().filter(|v| v.is_finite()).count() == 0 {
+        if finite.is_empty() {
             return Err(PlotError::Empty {
                 chart: CHART,
                 what: format!("no finite value in any of the {} groups", groups.len()),

@@ -513,6 +513,29 @@ mod tests {
     }
 
     #[test]
+    fn single_points_and_flat_values_render() {
+        let single = GammaPanel {
+            degradation: "disorganize".into(),
+            x_label: "permutation".into(),
+            series: vec![Series {
+                label: "oracle".into(),
+                points: vec![PointCi {
+                    x: 1.0,
+                    y: 100.0,
+                    lo: 100.0,
+                    hi: 100.0,
+                }],
+            }],
+            reverse_x: false,
+        };
+        let fig = GammaFigure::new("SSIM", std::slice::from_ref(&single)).unwrap();
+        assert_eq!(fig.panels[0].x_range, (0.0, 2.0));
+        assert_eq!(fig.y_range, (95.0, 105.0));
+        let out = gamma_curves("SSIM", std::slice::from_ref(&single)).unwrap();
+        decode_png(&out.png, fig.size().0, fig.size().1);
+    }
+
+    #[test]
     fn a_panel_without_data_is_drawn_empty() {
         let mut p = panels();
         p[1].series.clear();

@@ -12,7 +12,7 @@ use super::canvas::{draw_err, render, Figure, Tile};
 use super::heatmap::colour_bar;
 use super::legend::{Footer, Swatch};
 use super::style::{self, gray, viridis, INK, MUTED};
-use super::{PlotError, Rendered};
+use super::{PlotError, Rendered, MAX_SIDE_PX};
 
 /// One row of [`qualitative_panel`]: a fake image with its ground truth and a localizer's map.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,6 +68,17 @@ impl<'a> QualitativeFigure<'a> {
             return Err(PlotError::Empty {
                 chart: CHART,
                 what: "no rows; pass one QualitativeRow per example image".into(),
+            });
+        }
+        // Refuse an oversized panel before scaling any image.
+        let height = row_top(rows.len(), tile);
+        if height > MAX_SIDE_PX {
+            let width = column_lefts(tile)[3] + tile + MARGIN;
+            return Err(PlotError::TooLarge {
+                chart: CHART,
+                width,
+                height,
+                max: MAX_SIDE_PX,
             });
         }
         let mut tiles = Vec::with_capacity(rows.len() * 5);
@@ -473,6 +484,15 @@ mod tests {
             out.notes,
             vec!["x: prediction values outside [0,1] clamped for display.".to_string()]
         );
+    }
+
+    #[test]
+    fn too_many_rows_is_refused_before_drawing() {
+        let rows = vec![row("x", (8, 8), (8, 8)); 40];
+        assert!(matches!(
+            qualitative_panel("t", &rows),
+            Err(PlotError::TooLarge { .. })
+        ));
     }
 
     #[test]
