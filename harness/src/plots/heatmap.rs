@@ -10,7 +10,9 @@ use plotters::style::{Color, FontTransform, ShapeStyle};
 use super::axis::nice_ticks;
 use super::canvas::{draw_err, render, Figure, Tile};
 use super::legend::{Footer, Swatch};
-use super::style::{self, format_tick, format_value, ink_on, viridis, INK, MISSING, MUTED};
+use super::style::{
+    self, colour_bar, format_tick, format_value, ink_on, viridis, INK, MISSING, MUTED,
+};
 use super::{PlotError, Rendered};
 
 /// Draws a matrix of values: `values[r][c]` for `row_labels[r]` (trained on) and `col_labels[c]`
@@ -336,14 +338,6 @@ impl Figure for HeatmapFigure<'_> {
         self.draw_colour_bar_axis(root)?;
         self.footer.draw(root, self.grid_y() + self.body_h() + 20)
     }
-}
-
-/// A vertical viridis ramp, 1 at the top, 0 at the bottom.
-pub(crate) fn colour_bar(width: u32, height: u32) -> image::RgbImage {
-    image::RgbImage::from_fn(width, height, |_, y| {
-        let v = f64::from(height - 1 - y) / f64::from((height - 1).max(1));
-        image::Rgb(viridis(v))
-    })
 }
 
 #[cfg(test)]

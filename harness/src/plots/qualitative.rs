@@ -9,9 +9,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontTransform, ShapeStyle};
 
 use super::canvas::{draw_err, render, Figure, Tile};
-use super::heatmap::colour_bar;
 use super::legend::{Footer, Swatch};
-use super::style::{self, gray, viridis, INK, MUTED};
+use super::style::{self, colour_bar, gray, viridis, INK, MUTED};
 use super::{PlotError, Rendered, MAX_SIDE_PX};
 
 /// One row of [`qualitative_panel`]: a fake image with its ground truth and a localizer's map.

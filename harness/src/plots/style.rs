@@ -128,6 +128,14 @@ pub(crate) fn viridis(v: f64) -> [u8; 3] {
     [c.r, c.g, c.b]
 }
 
+/// A vertical viridis ramp, 1 at the top, 0 at the bottom.
+pub(crate) fn colour_bar(width: u32, height: u32) -> image::RgbImage {
+    image::RgbImage::from_fn(width, height, |_, y| {
+        let v = f64::from(height - 1 - y) / f64::from((height - 1).max(1));
+        image::Rgb(viridis(v))
+    })
+}
+
 /// Gray level for a value in [0,1] (clamped): 0 black, 1 white, as matplotlib's `gray`.
 pub(crate) fn gray(v: f64) -> [u8; 3] {
     let g = (v.clamp(0.0, 1.0) * 255.0).round() as u8;
