@@ -131,7 +131,8 @@ pub(crate) fn viridis(v: f64) -> [u8; 3] {
 /// A vertical viridis ramp, 1 at the top, 0 at the bottom.
 pub(crate) fn colour_bar(width: u32, height: u32) -> image::RgbImage {
     image::RgbImage::from_fn(width, height, |_, y| {
-        let v = f64::from(height - 1 - y) / f64::from((height - 1).max(1));
+        let top = height.saturating_sub(1);
+        let v = f64::from(top - y) / f64::from(top.max(1));
         image::Rgb(viridis(v))
     })
 }
