@@ -68,11 +68,8 @@ impl Periodicity {
         let mut best = vec![0.0f32; width * height];
         let mut scratch = vec![0.0f32; width * height];
         for order in 1..=MAX_ORDER {
-            let mut pooled = [
-                vec![0.0f32; width * height],
-                vec![0.0f32; width * height],
-                vec![0.0f32; width * height],
-            ];
+            let mut pooled: [Vec<f32>; FREQUENCIES.len()] =
+                std::array::from_fn(|_| vec![0.0; width * height]);
             for axis in [Axis::X, Axis::Y] {
                 let s = derivative_magnitude(luma, width, height, axis, order);
                 for (v, sv) in scratch.iter_mut().zip(&s) {
@@ -115,23 +112,34 @@ fn bin_power(
         Frequency::OwnHalf | Frequency::OwnQuarter => axis == Axis::X,
         Frequency::CrossHalf => axis == Axis::Y,
     };
-    let coordinate = |i: usize| if along_x { i % width } else { i / width };
-    // e^{-iωp} at ω = π is (−1)^p (real); at ω = π/2 it cycles through 1, −i, −1, i.
-    let mut modulated = |weight: &dyn Fn(usize) -> f32| -> Vec<f32> {
-        for (i, (m, sv)) in scratch.iter_mut().zip(s).enumerate() {
-            *m = sv * weight(coordinate(i));
+    // Row by row, without a division per pixel: this loop runs 24 times per image.
+    let mut modulated = |pattern: &[f32]| -> Vec<f32> {
+        let mask = pattern.len() - 1; // periods are powers of two
+        let rows = scratch.chunks_exact_mut(width).zip(s.chunks_exact(width));
+        for (y, (m_row, s_row)) in rows.enumerate() {
+            if along_x {
+                for (x, (m, sv)) in m_row.iter_mut().zip(s_row).enumerate() {
+                    *m = sv * pattern[x & mask];
+                }
+            } else {
+                let weight = pattern[y & mask];
+                for (m, sv) in m_row.iter_mut().zip(s_row) {
+                    *m = sv * weight;
+                }
+            }
         }
         window.sums(scratch, width, height)
     };
+    // e^{-iωp} at ω = π is (−1)^p (real); at ω = π/2 it cycles through 1, −i, −1, i.
     match frequency {
         Frequency::OwnHalf | Frequency::CrossHalf => {
-            let mut re = modulated(&|p| if p % 2 == 0 { 1.0 } else { -1.0 });
+            let mut re = modulated(&[1.0, -1.0]);
             re.iter_mut().for_each(|r| *r *= *r);
             re
         }
         Frequency::OwnQuarter => {
-            let re = modulated(&|p| [1.0, 0.0, -1.0, 0.0][p % 4]);
-            let im = modulated(&|p| [0.0, 1.0, 0.0, -1.0][p % 4]);
+            let re = modulated(&[1.0, 0.0, -1.0, 0.0]);
+            let im = modulated(&[0.0, 1.0, 0.0, -1.0]);
             re.iter().zip(&im).map(|(r, i)| r * r + i * i).collect()
         }
     }
@@ -150,31 +158,35 @@ fn derivative_magnitude(
     order: usize,
 ) -> Vec<f32> {
     let stencil = STENCILS[order - 1];
-    let first_offset: isize = if order == 1 { 0 } else { -1 };
-    let (len, step) = match axis {
-        Axis::X => (width, 1),
-        Axis::Y => (height, width),
-    };
+    // The stencil of pixel p starts at p + offset; p is valid while it stays inside the axis.
+    let offset = usize::from(order > 1);
+    let valid = |len: usize| offset..(len + offset + 1).saturating_sub(stencil.len());
     let mut out = vec![0.0f32; width * height];
-    for (i, o) in out.iter_mut().enumerate() {
-        let p = if axis == Axis::X {
-            i % width
-        } else {
-            i / width
-        } as isize;
-        let start = p + first_offset;
-        if start < 0 || start + stencil.len() as isize > len as isize {
-            continue;
+    match axis {
+        Axis::X => {
+            for (row, out_row) in luma.chunks_exact(width).zip(out.chunks_exact_mut(width)) {
+                for p in valid(width) {
+                    let taps = &row[p - offset..p - offset + stencil.len()];
+                    out_row[p] = dot(stencil, taps.iter().copied()).abs();
+                }
+            }
         }
-        let base = i as isize + (start - p) * step as isize;
-        let value: f32 = stencil
-            .iter()
-            .enumerate()
-            .map(|(k, c)| c * luma[(base + k as isize * step as isize) as usize])
-            .sum();
-        *o = value.abs();
+        Axis::Y => {
+            for p in valid(height) {
+                let first = (p - offset) * width;
+                for x in 0..width {
+                    let taps = (0..stencil.len()).map(|k| luma[first + k * width + x]);
+                    out[p * width + x] = dot(stencil, taps).abs();
+                }
+            }
+        }
     }
     out
+}
+
+/// `Σ cₖ·vₖ`, summed in stencil order (so rows and columns round identically).
+fn dot(stencil: &[f32], values: impl Iterator<Item = f32>) -> f32 {
+    stencil.iter().zip(values).map(|(c, v)| c * v).sum()
 }
 
 #[cfg(test)]

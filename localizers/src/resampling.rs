@@ -43,7 +43,7 @@ impl Default for ResamplingParams {
 
 /// Resampling-trace detector: native-size input (resizing would destroy the traces), one map
 /// and a score per image, deterministic and single-threaded.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Resampling {
     params: ResamplingParams,
 }
@@ -134,14 +134,6 @@ impl Resampling {
             map,
             score: Some(score),
         })
-    }
-}
-
-impl Default for Resampling {
-    fn default() -> Self {
-        Self {
-            params: ResamplingParams::default(),
-        }
     }
 }
 

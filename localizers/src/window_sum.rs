@@ -44,7 +44,7 @@ impl Window {
         debug_assert_eq!(src.len(), width * height);
         let mut rows = vec![0.0f32; src.len()];
         // f64 prefix sums: exact enough that the result does not depend on the image width.
-        let mut prefix = vec![0.0f64; width.max(height) + 1];
+        let mut prefix = vec![0.0f64; width + 1];
         for y in 0..height {
             let row = &src[y * width..(y + 1) * width];
             for (x, &v) in row.iter().enumerate() {
@@ -55,14 +55,31 @@ impl Window {
                 rows[y * width + x] = (prefix[hi + 1] - prefix[lo]) as f32;
             }
         }
+        // Columns: a running f64 sum per column, slid down row by row (contiguous memory).
         let mut out = vec![0.0f32; src.len()];
-        for x in 0..width {
-            for y in 0..height {
-                prefix[y + 1] = prefix[y] + f64::from(rows[y * width + x]);
+        let mut running = vec![0.0f64; width];
+        let row = |y: usize| &rows[y * width..(y + 1) * width];
+        for y in 0..=self.after.min(height - 1) {
+            running
+                .iter_mut()
+                .zip(row(y))
+                .for_each(|(r, &v)| *r += f64::from(v));
+        }
+        for y in 0..height {
+            for (o, r) in out[y * width..(y + 1) * width].iter_mut().zip(&running) {
+                *o = *r as f32;
             }
-            for y in 0..height {
-                let (lo, hi) = self.range(y, height);
-                out[y * width + x] = (prefix[hi + 1] - prefix[lo]) as f32;
+            if y + 1 + self.after < height {
+                running
+                    .iter_mut()
+                    .zip(row(y + 1 + self.after))
+                    .for_each(|(r, &v)| *r += f64::from(v));
+            }
+            if y >= self.before {
+                running
+                    .iter_mut()
+                    .zip(row(y - self.before))
+                    .for_each(|(r, &v)| *r -= f64::from(v));
             }
         }
         out
