@@ -204,3 +204,24 @@ fn matches_the_python_reference() {
         );
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(32))]
+
+    /// Any image and any accepted parameters give a valid, native-size prediction.
+    #[test]
+    fn any_image_gives_a_valid_prediction(
+        w in 1u32..40, h in 1u32..40, seed in 0u64..1000,
+        window in 4usize..40, smoothing in 1usize..20,
+    ) {
+        let image = image::RgbImage::from_fn(w, h, |x, y| {
+            let v = (x as u64 * 31 + y as u64 * 17 + seed * 7919) % 256;
+            image::Rgb([v as u8, (v * 3 % 256) as u8, (255 - v) as u8])
+        });
+        let params = serde_json::json!({"window": window, "smoothing": smoothing});
+        let mut detector = localizers::build("resampling", params.as_object().unwrap()).unwrap();
+        let input = LocalizerInput { id: "prop", image: &image, ground_truth: None };
+        let predictions = detector.localize(&[input]).unwrap();
+        proptest::prop_assert!(validate_predictions("resampling", &[input], &predictions).is_ok());
+    }
+}
