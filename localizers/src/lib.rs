@@ -8,12 +8,32 @@
 use image::RgbImage;
 pub use metrics::Map;
 
+mod constant;
+mod oracle;
+mod params;
+mod periodicity;
+mod registry;
+mod resampling;
+mod validate;
+mod window_sum;
+
+pub use constant::Constant;
+pub use oracle::Oracle;
+pub use registry::{available, build, LocalizerInfo};
+pub use resampling::{Resampling, ResamplingParams};
+pub use validate::validate_predictions;
+
 /// The image size a localizer wants to see.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum InputSize {
     /// The harness resizes every image to exactly this size (bilinear, antialiased).
-    Fixed { width: u32, height: u32 },
+    Fixed {
+        /// Width in pixels.
+        width: u32,
+        /// Height in pixels.
+        height: u32,
+    },
     /// The image is passed at its native size (no resampling, which would mask resampling traces).
     Native,
     /// The image is resized to the suite's evaluation size (used by `oracle`).
@@ -27,8 +47,10 @@ pub struct LocalizerInput<'a> {
     pub id: &'a str,
     /// The (possibly degraded) image, already at the localizer's input size.
     pub image: &'a RgbImage,
-    /// The ground truth at the same size as `image`; only supplied to localizers whose
-    /// [`Localizer::needs_ground_truth`] is true (the `oracle`).
+    /// The ground truth (paper eq. 2, values in [0,1]) at the same size as `image`; only supplied
+    /// to localizers whose [`Localizer::needs_ground_truth`] is true (the `oracle`). Those declare
+    /// [`InputSize::Evaluation`], so the harness hands it over at the suite's evaluation size,
+    /// resized from the native size with an area filter as for scoring.
     pub ground_truth: Option<&'a Map>,
 }
 
@@ -44,14 +66,46 @@ pub struct Prediction {
 /// Errors a localizer reports instead of panicking.
 #[derive(Debug, thiserror::Error)]
 pub enum LocalizerError {
+    /// No localizer of that kind is registered.
     #[error("unknown localizer '{name}'{suggestion}; available: {available}")]
-    Unknown { name: String, suggestion: String, available: String },
+    Unknown {
+        /// The kind that was asked for.
+        name: String,
+        /// `""` or `"; did you mean 'x'?"`.
+        suggestion: String,
+        /// Comma-separated registered kinds.
+        available: String,
+    },
+    /// A construction parameter is unknown, ill-typed or out of range.
     #[error("localizer '{localizer}': bad parameter '{param}': {message}")]
-    BadParameter { localizer: String, param: String, message: String },
+    BadParameter {
+        /// Localizer kind.
+        localizer: String,
+        /// Parameter name as given.
+        param: String,
+        /// What is wrong and what is allowed.
+        message: String,
+    },
+    /// A prediction broke the output contract (count, size, range); see [`validate_predictions`].
     #[error("localizer '{localizer}' on image '{image}': {message}")]
-    InvalidOutput { localizer: String, image: String, message: String },
+    InvalidOutput {
+        /// Localizer name.
+        localizer: String,
+        /// Image id (manifest `id`).
+        image: String,
+        /// What is wrong, with the first offending pixel where there is one.
+        message: String,
+    },
+    /// The localizer could not process an image (bad input, missing ground truth, ...).
     #[error("localizer '{localizer}' on image '{image}': {message}")]
-    Failed { localizer: String, image: String, message: String },
+    Failed {
+        /// Localizer name.
+        localizer: String,
+        /// Image id (manifest `id`).
+        image: String,
+        /// What went wrong and how to fix it.
+        message: String,
+    },
 }
 
 /// A fake-region localizer.
@@ -69,5 +123,6 @@ pub trait Localizer: Send {
         false
     }
     /// Localizes a batch; returns one prediction per input, in order.
-    fn localize(&mut self, batch: &[LocalizerInput<'_>]) -> Result<Vec<Prediction>, LocalizerError>;
+    fn localize(&mut self, batch: &[LocalizerInput<'_>])
+        -> Result<Vec<Prediction>, LocalizerError>;
 }

@@ -1,0 +1,138 @@
+//! The built-in localizers by name: one table of constructors, used by `harness list` and suites.
+
+use crate::params::{did_you_mean, Params};
+use crate::{Constant, Localizer, LocalizerError, Oracle, Resampling, ResamplingParams};
+use serde_json::{Map as JsonMap, Value};
+
+/// What `harness list` shows about a localizer kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LocalizerInfo {
+    /// Kind, as written in suites.
+    pub name: &'static str,
+    /// One line: what it is and what it is for.
+    pub description: &'static str,
+    /// Accepted parameters with types, ranges and defaults; `""` when there are none.
+    pub params: &'static str,
+}
+
+/// One registry row: how to describe and how to build a localizer kind.
+struct Entry {
+    info: LocalizerInfo,
+    build: fn(&Params<'_>) -> Result<Box<dyn Localizer>, LocalizerError>,
+    /// Parameter names `build` reads; anything else is rejected before `build` runs.
+    params: &'static [&'static str],
+}
+
+/// All built-in kinds. To add one: a constructor function and a row here (docs/localizers.md).
+const REGISTRY: &[Entry] = &[
+    Entry {
+        info: LocalizerInfo {
+            name: Oracle::NAME,
+            description: "returns the ground truth (upper bound and harness self-check)",
+            params: "",
+        },
+        build: |_| Ok(Box::new(Oracle)),
+        params: &[],
+    },
+    Entry {
+        info: LocalizerInfo {
+            name: Constant::NAME,
+            description: "the same value at every pixel (lower bound)",
+            params: "value: f32 in [0,1], default 0.5",
+        },
+        build: |p| {
+            Ok(Box::new(Constant::new(
+                p.f64_or("value", Constant::DEFAULT_VALUE.into())? as f32,
+            )?))
+        },
+        params: &["value"],
+    },
+    Entry {
+        info: LocalizerInfo {
+            name: Resampling::NAME,
+            description: "training-free upsampling-trace detector (derivative periodicity, \
+                          Gallagher 2005 / Popescu-Farid 2005)",
+            params: "window: int ≥ 4 px, default 24; smoothing: int ≥ 1 px, default 16; \
+                     epsilon: f32 > 0 gray levels, default 0.5; midpoint: f32 > 0, default 3; \
+                     scale: f32 > 0, default 0.5; score_quantile: f32 in [0,1], default 0.95",
+        },
+        build: build_resampling,
+        params: &[
+            "window",
+            "smoothing",
+            "epsilon",
+            "midpoint",
+            "scale",
+            "score_quantile",
+        ],
+    },
+];
+
+fn build_resampling(p: &Params<'_>) -> Result<Box<dyn Localizer>, LocalizerError> {
+    let d = ResamplingParams::default();
+    let params = ResamplingParams {
+        window: p.usize_or("window", d.window)?,
+        smoothing: p.usize_or("smoothing", d.smoothing)?,
+        epsilon: p.f64_or("epsilon", d.epsilon.into())? as f32,
+        midpoint: p.f64_or("midpoint", d.midpoint.into())? as f32,
+        scale: p.f64_or("scale", d.scale.into())? as f32,
+        score_quantile: p.f64_or("score_quantile", d.score_quantile.into())? as f32,
+    };
+    Ok(Box::new(Resampling::new(params)?))
+}
+
+/// The built-in localizer kinds, in registry order (for `harness list`).
+pub fn available() -> Vec<LocalizerInfo> {
+    REGISTRY.iter().map(|e| e.info).collect()
+}
+
+/// Builds the localizer `kind` with JSON `params` (as written in a suite).
+///
+/// Errors: [`LocalizerError::Unknown`] for an unknown kind (with a "did you mean" and the list),
+/// [`LocalizerError::BadParameter`] for an unknown, ill-typed or out-of-range parameter.
+pub fn build(
+    kind: &str,
+    params: &JsonMap<String, Value>,
+) -> Result<Box<dyn Localizer>, LocalizerError> {
+    let entry = REGISTRY
+        .iter()
+        .find(|e| e.info.name == kind)
+        .ok_or_else(|| {
+            let names = || REGISTRY.iter().map(|e| e.info.name);
+            LocalizerError::Unknown {
+                name: kind.to_string(),
+                suggestion: did_you_mean(kind, names()),
+                available: names().collect::<Vec<_>>().join(", "),
+            }
+        })?;
+    (entry.build)(&Params::new(entry.info.name, params, entry.params)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_entry_documents_exactly_its_parameters() {
+        for e in REGISTRY {
+            for name in e.params {
+                assert!(
+                    e.info.params.contains(&format!("{name}:")),
+                    "{}: {name} undocumented",
+                    e.info.name
+                );
+            }
+            assert_eq!(
+                e.info.params.matches(':').count(),
+                e.params.len(),
+                "{}",
+                e.info.name
+            );
+            assert!(
+                build(e.info.name, &JsonMap::new()).is_ok(),
+                "{} defaults",
+                e.info.name
+            );
+        }
+    }
+}
