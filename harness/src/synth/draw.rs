@@ -5,6 +5,7 @@
 //! 2S for the camera and at latent resolution for the generators' edits.
 
 use super::face::{FaceParams, HairLength};
+use super::fmath as fm;
 use super::raster::{Image3, Plane};
 use super::shapes::{
     bbox_union, coverage, smooth_coverage, Band, Bbox, Capsule, Ellipse, Lens, RoundBox,
@@ -79,7 +80,7 @@ fn head_field(p: &FaceParams, x: f32, y: f32) -> f32 {
         (1.3, 1.0)
     } else {
         let t = (y / p.head_h).min(1.0);
-        (p.head_h, 1.0 - (1.0 - p.jaw) * t.powf(1.3))
+        (p.head_h, 1.0 - (1.0 - p.jaw) * t * (0.7 + 0.3 * t))
     };
     ((x / a).powi(2) + (y / ry).powi(2)).sqrt() - 1.0
 }
@@ -87,6 +88,10 @@ fn head_field(p: &FaceParams, x: f32, y: f32) -> f32 {
 /// Signed distance to the head outline (first order, from a numerical gradient).
 fn head_sd(p: &FaceParams, x: f32, y: f32) -> f32 {
     let f = head_field(p, x, y);
+    // Far from the outline only the sign matters (callers ramp over at most ~0.4 units).
+    if f.abs() > 0.45 {
+        return f;
+    }
     let h = 1e-3;
     let gx = (head_field(p, x + h, y) - f) / h;
     let gy = (head_field(p, x, y + h) - f) / h;
@@ -118,11 +123,14 @@ fn front_hair(p: &FaceParams, x: f32, y: f32, pix: f32) -> f32 {
         let sides = smooth_coverage(-0.4 - y, 0.15)
             * smooth_coverage(y + 0.02, 0.12)
             * smooth_coverage(0.9 - x.abs(), 0.1);
-        return outer * (1.0 - window) * sides;
+        let sd = head_sd(p, x, y);
+        // A thin band hugging the skull just above the ears.
+        let rim = smooth_coverage(-(sd + 0.1), 0.06) * smooth_coverage(sd - 0.05, 0.05);
+        return outer * (1.0 - window) * sides * rim;
     }
     let mut c = outer * (1.0 - window) * cut;
     if p.bangs {
-        let wave = 0.035 * (x * 15.0 + p.strand_phase[0]).sin();
+        let wave = 0.035 * fm::sin(x * 15.0 + p.strand_phase[0]);
         let fringe = coverage(y - (p.eye_y - 0.27 + wave), pix) * coverage(x.abs() - 0.92, pix);
         c = c.max(outer * fringe);
     }
@@ -161,7 +169,7 @@ fn back_hair_bbox(p: &FaceParams) -> Bbox {
 fn strands(p: &FaceParams, x: f32, y: f32, pix: f32) -> f32 {
     let (dx, dy) = (x - p.part_x * 0.5, y + 1.3);
     let r = (dx * dx + dy * dy).sqrt().max(1e-3);
-    let th = dx.atan2(dy) + 0.04 * (5.0 * r + p.strand_phase[3]).sin();
+    let th = fm::atan2(dx, dy) + 0.04 * fm::sin(5.0 * r + p.strand_phase[3]);
     let mut s = 0.0;
     for (k, (n, a)) in [(31.0, 0.35), (67.0, 0.3), (113.0, 0.22), (181.0, 0.18)]
         .iter()
@@ -170,7 +178,7 @@ fn strands(p: &FaceParams, x: f32, y: f32, pix: f32) -> f32 {
         // Fade components whose wavelength falls below ~3 pixels (no aliasing at low res).
         let wavelength = std::f32::consts::TAU * r / n;
         let lod = ((wavelength / pix - 3.0) / 3.0).clamp(0.0, 1.0);
-        s += a * lod * (n * th + p.strand_phase[k]).sin();
+        s += a * lod * fm::sin(n * th + p.strand_phase[k]);
     }
     s
 }
@@ -257,6 +265,24 @@ impl<'a> Painter<'a> {
         }
     }
 
+    /// Blends `colour(x, y, index)` with coverage `alpha(x, y)` over the pixels of `bb`; the
+    /// colour is only evaluated where the coverage is non-zero.
+    fn fill(
+        &mut self,
+        bb: Bbox,
+        mut alpha: impl FnMut(f32, f32) -> f32,
+        mut colour: impl FnMut(f32, f32, usize) -> [f32; 3],
+    ) {
+        self.layer(bb, |x, y, i| {
+            let a = alpha(x, y);
+            if a > 0.0 {
+                (colour(x, y, i), a)
+            } else {
+                ([0.0; 3], 0.0)
+            }
+        });
+    }
+
     /// Blends `shade(x, y, index) = (colour, alpha)` over the pixels of `bb` (face units).
     fn layer(&mut self, bb: Bbox, mut shade: impl FnMut(f32, f32, usize) -> ([f32; 3], f32)) {
         let (x0, y0, x1, y1) = self.pixel_range(bb);
@@ -292,7 +318,7 @@ pub(crate) fn render_scene(p: &FaceParams, size: usize) -> Image3 {
         scale3(mix(p.skin, [g; 3], 0.18 * wr), 1.0 - 0.05 * wr)
     };
     let skin_at = |x: f32, y: f32, i: usize| -> [f32; 3] {
-        let blotch = 0.025 * (3.1 * x + 1.7 * y + p.strand_phase[1]).sin() * (2.3 * y).cos();
+        let blotch = 0.025 * fm::sin(3.1 * x + 1.7 * y + p.strand_phase[1]) * fm::cos(2.3 * y);
         let n = grain * hash_noise(i as u64, tex_seed);
         scale3(skin_base, head_light(p, x, y) * (1.0 + blotch + n))
     };
@@ -300,15 +326,17 @@ pub(crate) fn render_scene(p: &FaceParams, size: usize) -> Image3 {
     let hair_at = |x: f32, y: f32, dark: f32| -> [f32; 3] {
         let s = strands(p, x, y, pix);
         let r = ((x - p.part_x * 0.5).powi(2) + (y + 1.3).powi(2)).sqrt();
-        let sheen = 0.12 * (-((r - 0.75) / 0.12).powi(2)).exp();
+        let sheen = 0.12 * fm::bump((r - 0.75) / 0.12);
         let l = head_light(p, x * 0.9, y) * dark;
         hair.map(|c| (c * (0.82 + 0.28 * s) * l + sheen * (0.3 + c)).max(0.0))
     };
 
     // Back hair, clothes, neck, ears.
-    pt.layer(back_hair_bbox(p), |x, y, _| {
-        (hair_at(x, y, 0.72), back_hair(p, x, y, pix))
-    });
+    pt.fill(
+        back_hair_bbox(p),
+        |x, y| back_hair(p, x, y, pix),
+        |x, y, _| hair_at(x, y, 0.72),
+    );
     let neck = RoundBox {
         cx: 0.0,
         cy: p.head_h + 0.45,
@@ -316,20 +344,24 @@ pub(crate) fn render_scene(p: &FaceParams, size: usize) -> Image3 {
         hh: 0.95,
         r: 0.2,
     };
-    pt.layer(neck.bbox(), |x, y, i| {
-        let shadow = 0.7 + 0.2 * ((y - p.head_h * 0.75) / 0.7).clamp(0.0, 1.0);
-        (
-            scale3(skin_at(x, y, i), shadow),
-            coverage(neck.sd(x, y), pix),
-        )
-    });
+    pt.fill(
+        neck.bbox(),
+        |x, y| coverage(neck.sd(x, y), pix),
+        |x, y, i| {
+            let shadow = 0.7 + 0.2 * ((y - p.head_h * 0.75) / 0.7).clamp(0.0, 1.0);
+            scale3(skin_at(x, y, i), shadow)
+        },
+    );
     let clothes = Ellipse::new(0.0, p.head_h + 1.5, 2.4, 1.15);
     let neckline = Ellipse::new(0.0, p.head_h + 0.35, 0.45, 0.42);
-    pt.layer(clothes.bbox(), |x, y, _| {
-        let fold = 1.0 + 0.06 * (2.5 * x + 1.3 * y + p.strand_phase[2]).sin();
-        let a = coverage(clothes.sd(x, y), pix) * (1.0 - coverage(neckline.sd(x, y), pix));
-        (scale3(p.clothes, fold * head_light(p, x * 0.5, 0.3)), a)
-    });
+    pt.fill(
+        clothes.bbox(),
+        |x, y| coverage(clothes.sd(x, y), pix) * (1.0 - coverage(neckline.sd(x, y), pix)),
+        |x, y, _| {
+            let fold = 1.0 + 0.06 * fm::sin(2.5 * x + 1.3 * y + p.strand_phase[2]);
+            scale3(p.clothes, fold * head_light(p, x * 0.5, 0.3))
+        },
+    );
     // Long hair hides the ears.
     if p.hair_len != HairLength::Long || p.bald {
         for sgn in [-1.0f32, 1.0] {
@@ -424,7 +456,7 @@ pub(crate) fn render_scene(p: &FaceParams, size: usize) -> Image3 {
             } else {
                 0.0
             };
-            let curl = 0.8 + 0.25 * (120.0 * x + 9.0 * (7.0 * y).sin()).sin();
+            let curl = 0.8 + 0.25 * fm::sin(120.0 * x + 9.0 * fm::sin(7.0 * y));
             (scale3(hair_dark, curl), region * stubble.max(beard))
         });
     }
@@ -517,7 +549,7 @@ pub(crate) fn render_scene(p: &FaceParams, size: usize) -> Image3 {
         };
         let brow_colour = mix(hair, p.skin, 0.25).map(|v| v * 0.7);
         pt.layer(brow.bbox(), |x, y, _| {
-            let s = 0.85 + 0.15 * (90.0 * x + 40.0 * y).sin();
+            let s = 0.85 + 0.15 * fm::sin(90.0 * x + 40.0 * y);
             (scale3(brow_colour, s), 0.9 * coverage(brow.sd(x, y), pix))
         });
     }
@@ -642,17 +674,18 @@ pub(crate) fn render_scene(p: &FaceParams, size: usize) -> Image3 {
             taper: 0.5,
         };
         pt.layer(m.bbox(), |x, y, _| {
-            let s = 0.8 + 0.25 * (140.0 * x + 10.0 * y).sin();
+            let s = 0.8 + 0.25 * fm::sin(140.0 * x + 10.0 * y);
             (scale3(hair_dark, s), 0.95 * coverage(m.sd(x, y), pix))
         });
     }
 
     // Front hair.
     let outer_bb = bbox_union(hair_outer(p).bbox(), [-1.3, -1.6, 1.3, 1.0]);
-    pt.layer(outer_bb, |x, y, _| {
-        let a = front_hair(p, x, y, pix);
-        (hair_at(x, y, 1.0), a)
-    });
+    pt.fill(
+        outer_bb,
+        |x, y| front_hair(p, x, y, pix),
+        |x, y, _| hair_at(x, y, 1.0),
+    );
 
     // Glasses.
     if p.glasses {
@@ -697,7 +730,7 @@ pub(crate) fn render_scene(p: &FaceParams, size: usize) -> Image3 {
                     .max(coverage(tpl.sd(x, y), pix));
                 lens = lens.max(coverage(sd, pix));
             }
-            let streak = smooth_coverage(((x + y * 0.8) * 7.0 + 1.0).sin().abs() - 0.1, 0.3);
+            let streak = smooth_coverage(fm::sin((x + y * 0.8) * 7.0 + 1.0).abs() - 0.1, 0.3);
             let glass = mix([0.75, 0.82, 0.9], [1.0; 3], streak);
             let c = mix(glass, p.glasses_colour, frame);
             (c, frame.max(lens * (0.1 + 0.12 * streak)))
@@ -717,13 +750,31 @@ pub(crate) fn render_scene(p: &FaceParams, size: usize) -> Image3 {
 fn background(p: &FaceParams, img: &mut Image3) {
     let n = img.w as f32;
     let (s, c) = p.bg_angle.sin_cos();
+    let coord = |i: usize| (i as f32 + 0.5) / n;
+    // sin(a·u + b·v + φ) = sin(a·u)·cos(b·v + φ) + cos(a·u)·sin(b·v + φ): per-column and
+    // per-row tables instead of a sine per pixel.
+    let tau = std::f32::consts::TAU;
+    let table = |len: usize, f: &dyn Fn(&[f32; 4], f32) -> f32| -> Vec<Vec<(f32, f32)>> {
+        p.bg_waves
+            .iter()
+            .map(|w| {
+                (0..len)
+                    .map(|i| (fm::sin(f(w, coord(i))), fm::cos(f(w, coord(i)))))
+                    .collect()
+            })
+            .collect()
+    };
+    let cols = table(img.w, &|w, u| tau * w[0] * u);
+    let rows = table(img.h, &|w, v| tau * w[1] * v + w[2]);
     for y in 0..img.h {
+        let v = coord(y);
         for x in 0..img.w {
-            let (u, v) = ((x as f32 + 0.5) / n, (y as f32 + 0.5) / n);
+            let u = coord(x);
             let t = ((u - 0.5) * c + (v - 0.5) * s + 0.5).clamp(0.0, 1.0);
             let mut wave = 0.0;
-            for w in &p.bg_waves {
-                wave += w[3] * (std::f32::consts::TAU * (w[0] * u + w[1] * v) + w[2]).sin();
+            for (k, w) in p.bg_waves.iter().enumerate() {
+                let ((sa, ca), (sb, cb)) = (cols[k][x], rows[k][y]);
+                wave += w[3] * (sa * cb + ca * sb);
             }
             let vig = 1.0 - 0.3 * ((u - 0.5).powi(2) + (v - 0.5).powi(2));
             img.px[y * img.w + x] = mix(p.bg0, p.bg1, t).map(|k| (k + wave) * vig);

@@ -14,6 +14,7 @@ mod catalogue;
 mod draw;
 mod edits;
 mod face;
+mod fmath;
 mod generators;
 mod manipulate;
 mod raster;

@@ -187,39 +187,57 @@ impl Plane {
         }
     }
 
-    /// Square max filter of radius `r` (binary dilation for 0/1 masks), separable.
-    pub fn dilate(&self, r: usize) -> Self {
+    /// Separable box mean of radius `r` with clamped borders, by running sums (O(1) per pixel).
+    fn box_mean(&self, r: usize) -> Self {
         let r = r as isize;
-        let pass = |src: &Plane, horizontal: bool| {
-            let mut v = vec![0.0f32; src.v.len()];
-            for y in 0..src.h as isize {
-                for x in 0..src.w as isize {
-                    let mut m = f32::MIN;
-                    for d in -r..=r {
-                        let s = if horizontal {
-                            src.at(x + d, y)
-                        } else {
-                            src.at(x, y + d)
-                        };
-                        m = m.max(s);
-                    }
-                    v[y as usize * src.w + x as usize] = m;
+        let norm = 1.0 / (2 * r + 1) as f32;
+        // One pass along `lines` lines of length `n` (element stride `step`, line stride `ls`).
+        let pass = |src: &[f32], n: usize, step: usize, lines: usize, ls: usize| {
+            let mut out = vec![0.0f32; src.len()];
+            for l in 0..lines {
+                let base = l * ls;
+                let at = |i: isize| src[base + i.clamp(0, n as isize - 1) as usize * step];
+                let mut sum: f32 = (-r..=r).map(at).sum();
+                for i in 0..n as isize {
+                    out[base + i as usize * step] = sum * norm;
+                    sum += at(i + r + 1) - at(i - r);
                 }
             }
-            Plane {
-                w: src.w,
-                h: src.h,
-                v,
-            }
+            out
         };
-        pass(&pass(self, true), false)
+        let h = pass(&self.v, self.w, 1, self.h, self.w);
+        let v = pass(&h, self.h, self.w, self.w, 1);
+        Plane {
+            w: self.w,
+            h: self.h,
+            v,
+        }
+    }
+
+    /// Square binary dilation of radius `r` of a 0/1 mask (1 wherever a 1 lies within r).
+    pub fn dilate(&self, r: usize) -> Self {
+        let b = self.box_mean(r);
+        // Any covered pixel contributes 1/(2r+1)², far above the running sums' rounding.
+        let eps = 0.5 / ((2 * r + 1) * (2 * r + 1)) as f32;
+        let v =
+            b.v.iter()
+                .map(|&m| if m > eps { 1.0 } else { 0.0 })
+                .collect();
+        Plane {
+            w: self.w,
+            h: self.h,
+            v,
+        }
     }
 
     /// Box blur of radius `r` applied twice (a finite-support tent, so a blurred mask is
     /// exactly zero farther than 2r from its support).
     pub fn tent_blur(&self, r: usize) -> Self {
-        let k = vec![1.0 / (2 * r + 1) as f32; 2 * r + 1];
-        self.convolve_sep(&k).convolve_sep(&k)
+        let mut b = self.box_mean(r).box_mean(r);
+        // Running sums leave ~1e-7 residues where the exact result is 0 or 1.
+        b.v.iter_mut()
+            .for_each(|m| *m = if *m < 1e-5 { 0.0 } else { m.min(1.0) });
+        b
     }
 
     /// Element-wise maximum of two equally sized planes.
