@@ -754,30 +754,30 @@ fn background(p: &FaceParams, img: &mut Image3) {
     // sin(a·u + b·v + φ) = sin(a·u)·cos(b·v + φ) + cos(a·u)·sin(b·v + φ): per-column and
     // per-row tables instead of a sine per pixel.
     let tau = std::f32::consts::TAU;
-    let table = |len: usize, f: &dyn Fn(&[f32; 4], f32) -> f32| -> Vec<Vec<(f32, f32)>> {
-        p.bg_waves
-            .iter()
-            .map(|w| {
-                (0..len)
-                    .map(|i| (fm::sin(f(w, coord(i))), fm::cos(f(w, coord(i)))))
-                    .collect()
+    let table = |len: usize, f: &dyn Fn(&[f32; 4], f32) -> f32| -> Vec<[(f32, f32); 4]> {
+        (0..len)
+            .map(|i| {
+                p.bg_waves.map(|w| {
+                    let a = f(&w, coord(i));
+                    (fm::sin(a), fm::cos(a))
+                })
             })
             .collect()
     };
     let cols = table(img.w, &|w, u| tau * w[0] * u);
     let rows = table(img.h, &|w, v| tau * w[1] * v + w[2]);
-    for y in 0..img.h {
+    let w = img.w;
+    for (y, (line, row)) in img.px.chunks_mut(w).zip(&rows).enumerate() {
         let v = coord(y);
-        for x in 0..img.w {
+        for (x, (px, col)) in line.iter_mut().zip(&cols).enumerate() {
             let u = coord(x);
             let t = ((u - 0.5) * c + (v - 0.5) * s + 0.5).clamp(0.0, 1.0);
             let mut wave = 0.0;
-            for (k, w) in p.bg_waves.iter().enumerate() {
-                let ((sa, ca), (sb, cb)) = (cols[k][x], rows[k][y]);
-                wave += w[3] * (sa * cb + ca * sb);
+            for ((wv, (sa, ca)), (sb, cb)) in p.bg_waves.iter().zip(col).zip(row) {
+                wave += wv[3] * (sa * cb + ca * sb);
             }
             let vig = 1.0 - 0.3 * ((u - 0.5).powi(2) + (v - 0.5).powi(2));
-            img.px[y * img.w + x] = mix(p.bg0, p.bg1, t).map(|k| (k + wave) * vig);
+            *px = mix(p.bg0, p.bg1, t).map(|k| (k + wave) * vig);
         }
     }
 }
