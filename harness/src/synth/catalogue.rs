@@ -1,0 +1,155 @@
+//! The catalogue of samples and the export of a data set with a SPEC §2 manifest.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use image::RgbImage;
+use rayon::prelude::*;
+
+use super::{
+    generators, manipulate, render, Kind, SampleKey, Split, SynthConfig, SynthError, PROPERTIES,
+};
+
+/// The per-identity jobs in catalogue order: the real photo, every partial generator × property,
+/// every full-synthesis generator.
+fn jobs() -> Vec<(Kind, &'static str, &'static str)> {
+    let mut j = vec![(Kind::Real, "real", "none")];
+    for g in generators().iter().filter(|g| !g.entire) {
+        j.extend(PROPERTIES.iter().map(|p| (Kind::Partial, g.name, *p)));
+    }
+    j.extend(
+        generators()
+            .iter()
+            .filter(|g| g.entire)
+            .map(|g| (Kind::Entire, g.name, "entire")),
+    );
+    j
+}
+
+fn key(split: Split, identity: u32, job: (Kind, &str, &str)) -> SampleKey {
+    SampleKey {
+        split,
+        identity,
+        kind: job.0,
+        generator: job.1.to_string(),
+        property: job.2.to_string(),
+    }
+}
+
+/// Every sample of a split in a stable, identity-major order: per identity one real photo, one
+/// fake per (partial generator × property), and one per full-synthesis generator. The first N
+/// samples of any (generator, property) therefore come from N distinct identities.
+pub fn catalogue(cfg: &SynthConfig, split: Split) -> impl Iterator<Item = SampleKey> {
+    let jobs = jobs();
+    (0..cfg.identities.get(split))
+        .flat_map(move |i| jobs.clone().into_iter().map(move |j| key(split, i, j)))
+}
+
+/// The same samples as [`catalogue`] in an interleaved order whose every prefix covers all
+/// (generator, property) jobs round-robin over many identities: sample t is job `t mod K` of
+/// identity `(t div K + t mod K) mod I` (K jobs per identity, I identities). Each
+/// (identity, job) pair appears exactly once, and the first N samples of a job come from N
+/// distinct identities.
+pub fn catalogue_interleaved(cfg: &SynthConfig, split: Split) -> impl Iterator<Item = SampleKey> {
+    let jobs = jobs();
+    let k = jobs.len() as u64;
+    let n = cfg.identities.get(split) as u64;
+    (0..n * k).map(move |t| {
+        let (round, job) = (t / k, (t % k) as usize);
+        key(split, ((round + job as u64) % n) as u32, jobs[job])
+    })
+}
+
+/// Manifest path of an identity's real photo, relative to the manifest.
+fn real_path(split: Split, identity: u32) -> String {
+    format!("{split}/real/{split}-{identity:06}.png")
+}
+
+fn fake_path(key: &SampleKey) -> String {
+    format!("{}/fake/{}.png", key.split, key.id())
+}
+
+/// Writes `bytes`-producing output atomically: to a temporary sibling, then renamed.
+fn save_png(img: &RgbImage, path: &Path) -> Result<(), SynthError> {
+    let tmp = path.with_extension("png.tmp");
+    img.save_with_format(&tmp, image::ImageFormat::Png)
+        .map_err(|source| SynthError::Image {
+            path: tmp.clone(),
+            source,
+        })?;
+    std::fs::rename(&tmp, path).map_err(|source| SynthError::Io {
+        path: path.into(),
+        source,
+    })
+}
+
+/// Writes PNGs and a SPEC §2 `manifest.csv` (`id,split,generator,property,kind,fake,real,mask`,
+/// paths relative to the manifest) under `dir`, and returns the manifest's path.
+///
+/// Per split, the samples are the first `count` of [`catalogue_interleaved`] (all when `None`),
+/// so a small export still covers every generator and property. Real photos are written once
+/// per identity under `<split>/real/`, fakes under `<split>/fake/`; `fake` is always the image a
+/// localizer sees, `real` is empty for real and entire samples, `mask` is always empty (the
+/// harness derives ground truth from the pair). Rendering runs in parallel; output does not
+/// depend on the thread count.
+pub fn write_dataset(
+    cfg: &SynthConfig,
+    dir: &Path,
+    splits: &[Split],
+    count: Option<usize>,
+) -> Result<PathBuf, SynthError> {
+    cfg.validate()?;
+    let mut csv = String::from("id,split,generator,property,kind,fake,real,mask\n");
+    for &split in splits {
+        let keys: Vec<SampleKey> = catalogue_interleaved(cfg, split)
+            .take(count.unwrap_or(usize::MAX))
+            .collect();
+        for sub in ["real", "fake"] {
+            let d = dir.join(split.as_str()).join(sub);
+            std::fs::create_dir_all(&d).map_err(|source| SynthError::Io { path: d, source })?;
+        }
+        let sources: BTreeSet<u32> = keys
+            .iter()
+            .filter(|k| k.kind != Kind::Entire)
+            .map(|k| k.identity)
+            .collect();
+        sources.into_par_iter().try_for_each(|i| {
+            let (_, photo) = manipulate::real_photo(cfg.seed, split, i, cfg.size as usize);
+            save_png(&photo, &dir.join(real_path(split, i)))
+        })?;
+        keys.par_iter()
+            .filter(|k| k.kind != Kind::Real)
+            .try_for_each(|k| {
+                let s = render(cfg, k)?;
+                save_png(&s.fake, &dir.join(fake_path(k)))
+            })?;
+        for k in &keys {
+            let (fake, real) = match k.kind {
+                Kind::Real => (real_path(split, k.identity), String::new()),
+                Kind::Partial => (fake_path(k), real_path(split, k.identity)),
+                Kind::Entire => (fake_path(k), String::new()),
+            };
+            let _ = writeln!(
+                csv,
+                "{},{},{},{},{},{fake},{real},",
+                k.id(),
+                k.split,
+                k.generator,
+                k.property,
+                k.kind
+            );
+        }
+    }
+    let manifest = dir.join("manifest.csv");
+    let tmp = dir.join("manifest.csv.tmp");
+    std::fs::write(&tmp, csv).map_err(|source| SynthError::Io {
+        path: tmp.clone(),
+        source,
+    })?;
+    std::fs::rename(&tmp, &manifest).map_err(|source| SynthError::Io {
+        path: manifest.clone(),
+        source,
+    })?;
+    Ok(manifest)
+}
