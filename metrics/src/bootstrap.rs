@@ -99,8 +99,9 @@ impl Bootstrap {
             let (s_num, s_den) = idx
                 .iter()
                 .fold((0.0, 0.0), |(n, d), &i| (n + num[i], d + den[i]));
-            // The 1/n factors of both means cancel.
-            (s_den != 0.0).then(|| scale * s_num / s_den)
+            // The 1/n factors of both means cancel. Dividing before scaling makes γ of identical
+            // lists exactly `scale`.
+            (s_den != 0.0).then(|| scale * (s_num / s_den))
         })
         .map_err(|e| match e {
             MetricError::Undefined { .. } => MetricError::Undefined {
