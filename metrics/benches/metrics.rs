@@ -23,37 +23,29 @@ fn load(which: &str) -> Map {
     Map::from_raw(224, 224, values).expect("eval_224 is 224x224")
 }
 
+/// One criterion group named after the metric, with one benchmark per map size.
+fn group<R>(c: &mut Criterion, metric: &str, size: &str, mut f: impl FnMut() -> R) {
+    let mut g = c.benchmark_group(metric);
+    g.bench_function(size, |b| b.iter(&mut f));
+    g.finish();
+}
+
 fn per_image(c: &mut Criterion) {
     let (pred, gt) = (load("pred"), load("gt"));
     let (p, g) = (&pred, &gt);
-    c.bench_function("ssim/224", |b| b.iter(|| ssim(black_box(p), black_box(g))));
-    c.bench_function("coss/224", |b| b.iter(|| coss(black_box(p), black_box(g))));
-    c.bench_function("psnr/224", |b| b.iter(|| psnr(black_box(p), black_box(g))));
-    c.bench_function("pixel_auc/224", |b| {
-        b.iter(|| pixel_auc(black_box(p), black_box(g), DEFAULT_GT_THRESHOLD))
+    let (tau, thr) = (DEFAULT_TAU, DEFAULT_GT_THRESHOLD);
+    group(c, "ssim", "224", || ssim(black_box(p), black_box(g)));
+    group(c, "coss", "224", || coss(black_box(p), black_box(g)));
+    group(c, "psnr", "224", || psnr(black_box(p), black_box(g)));
+    group(c, "pixel_auc", "224", || {
+        pixel_auc(black_box(p), black_box(g), thr)
     });
-    c.bench_function("f1_iou/224", |b| {
-        b.iter(|| {
-            f1_iou(
-                black_box(p),
-                black_box(g),
-                DEFAULT_TAU,
-                DEFAULT_GT_THRESHOLD,
-            )
-        })
+    group(c, "f1_iou", "224", || {
+        f1_iou(black_box(p), black_box(g), tau, thr)
     });
-    c.bench_function("map_fake_score/224", |b| {
-        b.iter(|| map_fake_score(black_box(p)))
-    });
-    c.bench_function("segmentation_scores/224", |b| {
-        b.iter(|| {
-            segmentation_scores(
-                black_box(p),
-                black_box(g),
-                DEFAULT_TAU,
-                DEFAULT_GT_THRESHOLD,
-            )
-        })
+    group(c, "map_fake_score", "224", || map_fake_score(black_box(p)));
+    group(c, "segmentation_scores", "224", || {
+        segmentation_scores(black_box(p), black_box(g), tau, thr)
     });
 }
 
@@ -63,8 +55,8 @@ fn aggregation(c: &mut Criterion) {
         .map(|i| ((i * 7919) % 1000) as f64 / 1000.0)
         .collect();
     let boot = Bootstrap::default();
-    c.bench_function("bootstrap_summarize/1000x1000", |b| {
-        b.iter(|| boot.summarize(black_box(&values)))
+    group(c, "bootstrap_summarize", "1000x1000", || {
+        boot.summarize(black_box(&values))
     });
 }
 

@@ -123,7 +123,7 @@ impl Bootstrap {
         stat: impl Fn(&[usize]) -> Option<f64>,
     ) -> Result<Summary, MetricError> {
         if n == 0 {
-            return Err(MetricError::Empty { what: "image set" });
+            return Err(MetricError::Empty);
         }
         self.check()?;
         let all: Vec<usize> = (0..n).collect();

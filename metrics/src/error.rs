@@ -23,7 +23,7 @@ pub enum MetricError {
     /// A map holds NaN or ±Inf.
     #[error(
         "{which} map has a non-finite value ({value}) at pixel (x={x}, y={y}); \
-         maps must hold finite values in [0,1]: fix the localizer output"
+         maps must hold finite values in [0, 1]: fix the localizer output"
     )]
     NonFinite {
         /// Which map: `"pred"` or `"gt"`.
@@ -50,12 +50,12 @@ pub enum MetricError {
         /// Smallest accepted side, pixels.
         min: u32,
     },
-    /// A map or a list of values is empty.
-    #[error("{what} is empty; there is nothing to score: supply at least one value")]
-    Empty {
-        /// What was empty, e.g. `"pred map"` or `"scores"`.
-        what: &'static str,
-    },
+    /// A map or a list of per-image values is empty.
+    #[error(
+        "nothing to score: the map or the list of values is empty; \
+         supply a map of at least 1x1 pixels or at least one value per list"
+    )]
+    Empty,
     /// Two lists that must be paired element by element differ in length.
     #[error(
         "{left} has {left_len} values but {right} has {right_len}; \
@@ -116,7 +116,7 @@ pub(crate) fn check_pair(pred: &Map, gt: &Map) -> Result<(), MetricError> {
         });
     }
     if pred.is_empty() {
-        return Err(MetricError::Empty { what: "pred map" });
+        return Err(MetricError::Empty);
     }
     check_finite_map(pred, "pred")?;
     check_finite_map(gt, "gt")
@@ -145,7 +145,7 @@ pub(crate) fn check_finite_map(map: &Map, which: &'static str) -> Result<(), Met
 /// Checks that a per-image list is non-empty and finite.
 pub(crate) fn check_values(values: &[f64], which: &'static str) -> Result<(), MetricError> {
     if values.is_empty() {
-        return Err(MetricError::Empty { what: which });
+        return Err(MetricError::Empty);
     }
     match values.iter().position(|v| !v.is_finite()) {
         None => Ok(()),
@@ -176,7 +176,7 @@ pub(crate) fn check_same_len(
     }
 }
 
-/// Checks that a threshold is a finite number (thresholds outside [0,1] are legal but unusual).
+/// Checks that a threshold is a finite number (thresholds outside [0, 1] are legal but unusual).
 pub(crate) fn check_threshold(name: &'static str, value: f64) -> Result<(), MetricError> {
     if value.is_finite() {
         Ok(())
@@ -184,7 +184,7 @@ pub(crate) fn check_threshold(name: &'static str, value: f64) -> Result<(), Metr
         Err(MetricError::InvalidParameter {
             name,
             value,
-            expected: "a finite threshold, usually in [0,1]",
+            expected: "a finite threshold, usually in [0, 1]",
         })
     }
 }

@@ -7,7 +7,7 @@ use crate::Map;
 pub const FAKE_SCORE_TOP_FRACTION: f64 = 0.01;
 
 /// Fake score of a map, for localizers without their own image-level score: the mean of the top
-/// 1% of map values (at least one pixel), in [0,1] for maps in [0,1].
+/// 1% of map values (at least one pixel), in [0, 1] for maps in [0, 1].
 ///
 /// Why: a partial manipulation (e.g. `smile`) marks a small region, so the map mean would call
 /// most fakes real; the single maximum would turn one noisy pixel into a detection. The top 1%
@@ -29,7 +29,7 @@ pub fn map_fake_score(map: &Map) -> f64 {
 }
 
 /// Image-level accuracy: the share of images whose prediction (`score >= threshold` ⇒ fake)
-/// matches `is_fake`, in [0,1]. The SPEC's threshold is 0.5.
+/// matches `is_fake`, in [0, 1]. The SPEC's threshold is 0.5.
 ///
 /// Errors: empty or differently sized inputs, a non-finite score (naming its index), or a
 /// non-finite threshold.

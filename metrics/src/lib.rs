@@ -6,7 +6,9 @@
 //! has none). Aggregation with seeded bootstrap CIs, paired differences and the robustness ratio
 //! γ: [`Bootstrap`].
 //!
-//! Every function checks its input and returns a [`MetricError`] instead of panicking.
+//! Every function checks its input and returns a [`MetricError`] instead of panicking: maps must
+//! have equal, non-zero sizes and finite values. Values outside [0, 1] are accepted (the formulas
+//! stay defined) but the stated bounds of each metric assume maps in [0, 1].
 
 mod auc;
 mod binary;
@@ -27,5 +29,5 @@ pub use scores::{segmentation_scores, SegmentationScores};
 pub use similarity::{coss, psnr, PSNR_CAP_DB};
 pub use ssim::{ssim, SSIM_K1, SSIM_K2, SSIM_SIGMA, SSIM_WINDOW};
 
-/// A real-numbered map in [0,1], row-major, one value per pixel (1 = manipulated).
+/// A real-numbered map in [0, 1], row-major, one value per pixel (1 = manipulated).
 pub type Map = image::ImageBuffer<image::Luma<f32>, Vec<f32>>;

@@ -30,7 +30,7 @@ pub fn coss(pred: &Map, gt: &Map) -> Result<f64, MetricError> {
 /// PSNR in dB with data range 1: `10·log10(1 / MSE)`, MSE = mean (pred − gt)² in f64.
 ///
 /// MSE = 0 (identical maps) gives [`PSNR_CAP_DB`], and larger values are capped there too.
-/// For maps in [0,1] the result lies in [0, 100].
+/// For maps in [0, 1] the result lies in [0, 100].
 ///
 /// Errors: size mismatch, empty maps, or a non-finite pixel.
 pub fn psnr(pred: &Map, gt: &Map) -> Result<f64, MetricError> {
@@ -49,7 +49,7 @@ pub(crate) fn coss_from(s: &PairSums) -> f64 {
         (true, true) => 1.0,
         (true, false) | (false, true) => 0.0,
         // Two square roots rather than one of the product: the product of two large sums of
-        // squares could overflow for maps far outside [0,1].
+        // squares could overflow for maps far outside [0, 1].
         (false, false) => (s.dot / (s.pred_sq.sqrt() * s.gt_sq.sqrt())).clamp(-1.0, 1.0),
     }
 }

@@ -34,9 +34,14 @@ const STATS: usize = 4;
 pub fn ssim(pred: &Map, gt: &Map) -> Result<f64, MetricError> {
     check_pair(pred, gt).map_err(|e| match e {
         // An empty map is simply too small for the window: say so in SSIM's terms.
-        MetricError::Empty { .. } => too_small(pred),
+        MetricError::Empty => too_small(pred),
         other => other,
     })?;
+    ssim_checked(pred, gt)
+}
+
+/// [`ssim`] on maps already checked for equal size and finite values.
+pub(crate) fn ssim_checked(pred: &Map, gt: &Map) -> Result<f64, MetricError> {
     if pred.width() < SSIM_WINDOW || pred.height() < SSIM_WINDOW {
         return Err(too_small(pred));
     }
