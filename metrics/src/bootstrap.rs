@@ -95,6 +95,12 @@ impl Bootstrap {
                 expected: "a finite factor, e.g. 100 for γ in percent",
             });
         }
+        if den.iter().sum::<f64>() == 0.0 {
+            return Err(MetricError::Undefined {
+                what: "ratio γ",
+                why: "the mean of the reference (den) values is 0; γ needs a non-zero clean mean",
+            });
+        }
         self.statistic(num.len(), |idx| {
             let (s_num, s_den) = idx
                 .iter()
@@ -102,13 +108,6 @@ impl Bootstrap {
             // The 1/n factors of both means cancel. Dividing before scaling makes γ of identical
             // lists exactly `scale`.
             (s_den != 0.0).then(|| scale * (s_num / s_den))
-        })
-        .map_err(|e| match e {
-            MetricError::Undefined { .. } => MetricError::Undefined {
-                what: "ratio γ",
-                why: "the mean of the reference (den) values is 0; γ needs a non-zero clean mean",
-            },
-            other => other,
         })
     }
 
