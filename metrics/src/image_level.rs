@@ -1,0 +1,88 @@
+//! Image-level detection (SPEC §4 "ACC"): the fake score of a map and the accuracy of scores.
+
+use crate::error::{check_same_len, check_threshold, check_values, MetricError};
+use crate::Map;
+
+/// Share of the map's pixels, highest first, averaged by [`map_fake_score`].
+pub const FAKE_SCORE_TOP_FRACTION: f64 = 0.01;
+
+/// Fake score of a map, for localizers without their own image-level score: the mean of the top
+/// 1% of map values (at least one pixel), in [0, 1] for maps in [0, 1].
+///
+/// Why: a partial manipulation (e.g. `smile`) marks a small region, so the map mean would call
+/// most fakes real; the single maximum would turn one noisy pixel into a detection. The top 1%
+/// (502 pixels ≈ a 22×22 patch at 224×224) needs a coherent region of high values.
+///
+/// Returns NaN for an empty map or one holding a non-finite value, so that [`accuracy`] and
+/// [`crate::roc_auc`] reject that image with an error naming its index.
+pub fn map_fake_score(map: &Map) -> f64 {
+    let values = map.as_raw();
+    if values.is_empty() || values.iter().any(|v| !v.is_finite()) {
+        return f64::NAN;
+    }
+    let k = ((values.len() as f64 * FAKE_SCORE_TOP_FRACTION).ceil() as usize).max(1);
+    let mut sorted = values.clone();
+    // Partition so the k largest values come last; their order does not matter for the mean.
+    let split = sorted.len() - k;
+    sorted.select_nth_unstable_by(split, |a, b| a.total_cmp(b));
+    sorted[split..].iter().map(|&v| f64::from(v)).sum::<f64>() / k as f64
+}
+
+/// Image-level accuracy: the share of images whose prediction (`score >= threshold` ⇒ fake)
+/// matches `is_fake`, in [0, 1]. The SPEC's threshold is 0.5.
+///
+/// Errors: empty or differently sized inputs, a non-finite score (naming its index), or a
+/// non-finite threshold.
+pub fn accuracy(scores: &[f64], is_fake: &[bool], threshold: f64) -> Result<f64, MetricError> {
+    check_threshold("threshold", threshold)?;
+    check_same_len("scores", scores.len(), "is_fake", is_fake.len())?;
+    check_values(scores, "scores")?;
+    let correct = scores
+        .iter()
+        .zip(is_fake)
+        .filter(|(&s, &fake)| (s >= threshold) == fake)
+        .count();
+    Ok(correct as f64 / scores.len() as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fake_score_averages_the_top_percent() {
+        // 200 pixels → top 2: values 1.0 and 0.5 among zeros.
+        let mut map = Map::new(20, 10);
+        map.put_pixel(3, 4, image::Luma([1.0]));
+        map.put_pixel(7, 9, image::Luma([0.5]));
+        map.put_pixel(8, 9, image::Luma([0.25]));
+        assert_eq!(map_fake_score(&map), 0.75);
+    }
+
+    #[test]
+    fn fake_score_of_tiny_map_uses_one_pixel() {
+        let map = Map::from_raw(3, 1, vec![0.2, 0.9, 0.4]).unwrap();
+        assert_eq!(map_fake_score(&map), f64::from(0.9f32));
+    }
+
+    #[test]
+    fn fake_score_of_bad_maps_is_nan_and_accuracy_rejects_it() {
+        assert!(map_fake_score(&Map::new(0, 0)).is_nan());
+        let nan = map_fake_score(&Map::from_raw(2, 1, vec![0.2, f32::NAN]).unwrap());
+        assert!(nan.is_nan());
+        assert!(matches!(
+            accuracy(&[0.9, nan], &[true, false], 0.5),
+            Err(MetricError::NonFiniteValue { index: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn accuracy_counts_threshold_as_fake() {
+        let acc = accuracy(&[0.5, 0.49, 0.7, 0.1], &[true, false, false, true], 0.5).unwrap();
+        assert_eq!(acc, 0.5);
+        assert!(matches!(
+            accuracy(&[0.5], &[true], f64::NAN),
+            Err(MetricError::InvalidParameter { .. })
+        ));
+    }
+}
