@@ -41,14 +41,20 @@ impl TilePermutation {
         img: &ImageBuffer<P, Vec<P::Subpixel>>,
     ) -> ImageBuffer<P, Vec<P::Subpixel>> {
         let (tile_w, tile_h) = (img.width() / 2, img.height() / 2);
+        let channels = usize::from(P::CHANNEL_COUNT);
+        let stride = img.width() as usize * channels;
+        let run = tile_w as usize * channels;
+        let samples: &[P::Subpixel] = img;
         let mut out = img.clone();
+        let out_samples: &mut [P::Subpixel] = &mut out;
         for (dst, &src) in self.order.iter().enumerate() {
             let (sx, sy) = tile_origin(u32::from(src), tile_w, tile_h);
             let (dx, dy) = tile_origin(dst as u32, tile_w, tile_h);
-            for y in 0..tile_h {
-                for x in 0..tile_w {
-                    out.put_pixel(dx + x, dy + y, *img.get_pixel(sx + x, sy + y));
-                }
+            // Copy the tile row by row.
+            for y in 0..tile_h as usize {
+                let from = (sy as usize + y) * stride + sx as usize * channels;
+                let to = (dy as usize + y) * stride + dx as usize * channels;
+                out_samples[to..to + run].copy_from_slice(&samples[from..from + run]);
             }
         }
         out
