@@ -1,1 +1,179 @@
-fn main() {}
+//! `harness`: command-line entry point. Parses flags and dispatches to `harness::commands`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use harness::commands::{self, CommandError};
+use harness::run::Resume;
+use harness::synth::Split;
+
+#[derive(Parser)]
+#[command(
+    name = "harness",
+    version,
+    about = "Evaluate and benchmark fake-region localizers (FakeLocator)"
+)]
+struct Cli {
+    /// Worker threads for data preparation and metrics (default: all cores).
+    #[arg(long, global = true)]
+    threads: Option<usize>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a suite and write results, tables, reports and plots.
+    Run {
+        /// Suite YAML file, e.g. suites/rq4_robustness.yaml.
+        suite: PathBuf,
+        /// Parent directory of run directories.
+        #[arg(long, default_value = "results/runs")]
+        out: PathBuf,
+        /// Continue an interrupted run: the newest one of this suite configuration, or DIR.
+        #[arg(long, num_args = 0..=1, value_name = "DIR")]
+        resume: Option<Option<PathBuf>>,
+        /// Never draw a progress bar.
+        #[arg(long)]
+        no_progress: bool,
+    },
+    /// Write the synthetic benchmark as PNGs plus a manifest.csv.
+    Synth {
+        #[arg(long)]
+        out: PathBuf,
+        /// Split(s) to write (train, val, test); default all.
+        #[arg(long = "split")]
+        splits: Vec<Split>,
+        /// At most this many images per split.
+        #[arg(long)]
+        count: Option<usize>,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Image side in pixels.
+        #[arg(long, default_value_t = 224)]
+        size: u32,
+    },
+    /// List localizers, degradations, generators, properties and suites.
+    List,
+    /// Write the ground truth Gray(|REAL − FAKE|) of paper eq. 2 as an 8-bit gray PNG.
+    Gt {
+        real: PathBuf,
+        fake: PathBuf,
+        out: PathBuf,
+    },
+    /// Apply one degradation (jpeg:Q, blur:K, noise:V, lowres:R, disorganize) to an image.
+    Degrade {
+        input: PathBuf,
+        output: PathBuf,
+        #[arg(long)]
+        op: String,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+    /// Score saved maps (8-bit gray PNG, value/255): two files or two directories paired by name.
+    Score {
+        #[arg(long)]
+        pred: PathBuf,
+        #[arg(long)]
+        gt: PathBuf,
+        /// One JSON object per pair.
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = metrics::DEFAULT_TAU)]
+        tau: f32,
+        #[arg(long, default_value_t = metrics::DEFAULT_GT_THRESHOLD)]
+        gt_threshold: f32,
+    },
+    /// Write one 8-bit gray PNG map per image, at the image's size.
+    Predict {
+        #[arg(long)]
+        localizer: String,
+        #[arg(long)]
+        weights: Option<PathBuf>,
+        /// Localizer parameter KEY=VALUE (VALUE as JSON, else a string); repeatable.
+        #[arg(long = "param", value_parser = parse_param)]
+        params: Vec<(String, String)>,
+        #[arg(long)]
+        out: PathBuf,
+        /// Size localizers with input size "evaluation" see.
+        #[arg(long, default_value_t = 224)]
+        size: u32,
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+    },
+}
+
+fn parse_param(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("'{s}' is not KEY=VALUE"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(n) = cli.threads {
+        if let Err(e) = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+        {
+            eprintln!("error: --threads: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    let result: Result<(), CommandError> = match cli.command {
+        Command::Run {
+            suite,
+            out,
+            resume,
+            no_progress,
+        } => {
+            let resume = match resume {
+                None => Resume::No,
+                Some(None) => Resume::Latest,
+                Some(Some(dir)) => Resume::Dir(dir),
+            };
+            commands::run(&suite, &out, resume, !no_progress)
+        }
+        Command::Synth {
+            out,
+            splits,
+            count,
+            seed,
+            size,
+        } => commands::synth(&out, &splits, count, seed, size),
+        Command::List => {
+            commands::list();
+            Ok(())
+        }
+        Command::Gt { real, fake, out } => commands::gt(&real, &fake, &out),
+        Command::Degrade {
+            input,
+            output,
+            op,
+            seed,
+        } => commands::degrade(&input, &output, &op, seed),
+        Command::Score {
+            pred,
+            gt,
+            json,
+            tau,
+            gt_threshold,
+        } => commands::score(&pred, &gt, json, tau, gt_threshold),
+        Command::Predict {
+            localizer,
+            weights,
+            params,
+            out,
+            size,
+            images,
+        } => commands::predict(&localizer, weights.as_deref(), &params, &out, &images, size),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", e.message);
+            ExitCode::from(e.code as u8)
+        }
+    }
+}

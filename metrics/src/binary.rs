@@ -5,7 +5,11 @@ use crate::pair::PairSums;
 use crate::Map;
 
 /// Default decision threshold τ on the predicted map: pixel is "manipulated" when pred ≥ τ.
-pub const DEFAULT_TAU: f32 = 0.5;
+///
+/// Equal to [`DEFAULT_GT_THRESHOLD`] rather than the 0.5 of binary-mask benchmarks: predicted
+/// maps regress the real-valued ground truth (mostly below 0.5), so with τ = 0.5 even a perfect
+/// localizer (the oracle) would score F1 = 0. Suites can still set `tau: 0.5`.
+pub const DEFAULT_TAU: f32 = DEFAULT_GT_THRESHOLD;
 
 /// Default threshold that binarises the ground truth: pixel is "manipulated" when gt > 0.1.
 ///

@@ -1,0 +1,358 @@
+//! The CLI's commands, callable from tests. Errors carry the exit code: 2 for usage and
+//! configuration errors (nothing ran), 1 for runtime errors.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::data::{self, DataError};
+use crate::dataset::DatasetError;
+use crate::report::tables;
+use crate::run::{self, Resume, RunOptions};
+use crate::runner::RunError;
+use crate::suite::Suite;
+use crate::synth::{self, Split, SynthConfig};
+
+/// Exit code of a metric regression found by the gate.
+pub const EXIT_REGRESSION: i32 = 3;
+
+/// A command failure with its exit code.
+#[derive(Debug)]
+pub struct CommandError {
+    pub code: i32,
+    pub message: String,
+}
+
+impl CommandError {
+    /// A usage or configuration error (exit 2).
+    pub fn config(message: impl std::fmt::Display) -> Self {
+        CommandError {
+            code: 2,
+            message: message.to_string(),
+        }
+    }
+    /// A runtime error (exit 1).
+    pub fn runtime(message: impl std::fmt::Display) -> Self {
+        CommandError {
+            code: 1,
+            message: message.to_string(),
+        }
+    }
+}
+
+impl From<RunError> for CommandError {
+    fn from(e: RunError) -> Self {
+        match &e {
+            // A broken manifest or an empty selection is found before anything runs.
+            RunError::Dataset(DatasetError::Data(DataError::Manifest { .. }))
+            | RunError::Dataset(DatasetError::Selection(_)) => CommandError::config(e),
+            _ => CommandError::runtime(e),
+        }
+    }
+}
+
+/// `harness run`.
+pub fn run(
+    suite_path: &Path,
+    out: &Path,
+    resume: Resume,
+    progress: bool,
+) -> Result<(), CommandError> {
+    let suite = Suite::load(suite_path).map_err(CommandError::config)?;
+    let outcome = run::run(
+        &suite,
+        &RunOptions {
+            out_parent: out.to_path_buf(),
+            resume,
+            progress,
+        },
+    )?;
+    print!(
+        "{}",
+        tables::to_text(&tables::overall(&suite, &outcome.results, "clean"))
+    );
+    println!("\nresults: {}", outcome.dir.display());
+    println!("report:  {}", outcome.dir.join("report.html").display());
+    if !outcome.results.failures.is_empty() {
+        return Err(CommandError::runtime(format!(
+            "{} work units failed (see the Failures section of {}); the other results were written",
+            outcome.results.failures.len(),
+            outcome.dir.join("report.md").display()
+        )));
+    }
+    Ok(())
+}
+
+/// `harness synth`.
+pub fn synth(
+    out: &Path,
+    splits: &[Split],
+    count: Option<usize>,
+    seed: u64,
+    size: u32,
+) -> Result<(), CommandError> {
+    if size < 32 {
+        return Err(CommandError::config("--size must be at least 32"));
+    }
+    let cfg = SynthConfig {
+        seed,
+        size,
+        ..SynthConfig::default()
+    };
+    let splits = if splits.is_empty() {
+        vec![Split::Train, Split::Val, Split::Test]
+    } else {
+        splits.to_vec()
+    };
+    let manifest =
+        synth::write_dataset(&cfg, out, &splits, count).map_err(CommandError::runtime)?;
+    println!("wrote {}", manifest.display());
+    Ok(())
+}
+
+/// `harness list`.
+pub fn list() {
+    println!("Localizers (suite `localizers:` entries, `harness predict --localizer`):");
+    for info in localizers::available() {
+        println!(
+            "  {:<12} {}\n  {:<12} params: {}",
+            info.name, info.description, "", info.params
+        );
+    }
+    println!("\nDegradations (suite `tests.degrade[].op`, `harness degrade --op`):");
+    for (form, meaning) in [
+        (
+            "jpeg:Q",
+            "JPEG quality Q in 1..=100, as PIL save(quality=Q)",
+        ),
+        (
+            "blur:K",
+            "Gaussian blur, odd kernel K >= 3, as cv2.GaussianBlur((K,K), 0)",
+        ),
+        (
+            "noise:V",
+            "additive Gaussian noise of variance V >= 0 on the 0..255 scale",
+        ),
+        (
+            "lowres:R",
+            "down-scale each side by R >= 1, then back (bilinear)",
+        ),
+        (
+            "disorganize",
+            "2x2 tile shuffle (seeded, never the identity)",
+        ),
+    ] {
+        println!("  {form:<12} {meaning}");
+    }
+    println!("\nSynthetic generators (suite `data.generators`):");
+    for g in synth::generators() {
+        println!(
+            "  {:<16} {} upsampling, alpha {}; like {}",
+            g.name, g.upsampler, g.alpha, g.analogy
+        );
+    }
+    println!(
+        "\nSynthetic properties (suite `data.properties`): {}, entire",
+        synth::PROPERTIES.join(", ")
+    );
+    if let Ok(entries) = std::fs::read_dir("suites") {
+        let mut suites: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.path().display().to_string())
+            .filter(|p| p.ends_with(".yaml"))
+            .collect();
+        suites.sort();
+        println!("\nSuites: {}", suites.join(", "));
+    }
+}
+
+/// `harness gt REAL FAKE OUT.png`: writes Gray(|X − X'|) as an 8-bit gray PNG.
+pub fn gt(real: &Path, fake: &Path, out: &Path) -> Result<(), CommandError> {
+    let real_img = data::load_rgb(real).map_err(CommandError::runtime)?;
+    let fake_img = data::load_rgb(fake).map_err(CommandError::runtime)?;
+    let gray = data::difference_gray(&real_img, &fake_img).map_err(|e| {
+        CommandError::runtime(format!("{} and {}: {e}", real.display(), fake.display()))
+    })?;
+    data::save_gray_png(out, &gray).map_err(CommandError::runtime)
+}
+
+/// `harness degrade IN OUT --op OP [--seed S]`.
+pub fn degrade(input: &Path, output: &Path, op: &str, seed: u64) -> Result<(), CommandError> {
+    let degradation: degradations::Degradation = op
+        .parse()
+        .map_err(|e| CommandError::config(format!("--op: {e}")))?;
+    let image = data::load_rgb(input).map_err(CommandError::runtime)?;
+    let out = degradation
+        .apply(&image, seed)
+        .map_err(|e| CommandError::runtime(format!("{}: {e}", input.display())))?;
+    data::save_rgb_png(output, &out.image).map_err(CommandError::runtime)?;
+    if let Some(tiles) = out.tiles {
+        println!("tile order: {:?}", tiles.order());
+    }
+    Ok(())
+}
+
+/// Pairs of (name, pred path, gt path): two files, or two directories paired by file name.
+fn pairs(pred: &Path, gt: &Path) -> Result<Vec<(String, PathBuf, PathBuf)>, CommandError> {
+    let name = |p: &Path| {
+        p.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    match (pred.is_dir(), gt.is_dir()) {
+        (false, false) => {
+            for p in [pred, gt] {
+                if !p.exists() {
+                    return Err(CommandError::runtime(format!(
+                        "{}: file not found",
+                        p.display()
+                    )));
+                }
+            }
+            Ok(vec![(name(pred), pred.to_path_buf(), gt.to_path_buf())])
+        }
+        (true, true) => {
+            let list = |dir: &Path| -> Result<BTreeMap<String, PathBuf>, CommandError> {
+                Ok(std::fs::read_dir(dir)
+                    .map_err(|e| CommandError::runtime(format!("{}: {e}", dir.display())))?
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("png")))
+                    .map(|p| (name(&p), p))
+                    .collect())
+            };
+            let preds = list(pred)?;
+            let gts = list(gt)?;
+            let missing: Vec<&String> = gts.keys().filter(|k| !preds.contains_key(*k)).collect();
+            if !missing.is_empty() {
+                return Err(CommandError::runtime(format!(
+                    "{}: no prediction for {} ground-truth file(s), e.g. {}",
+                    pred.display(),
+                    missing.len(),
+                    missing[0]
+                )));
+            }
+            if gts.is_empty() {
+                return Err(CommandError::runtime(format!(
+                    "{}: no PNG ground-truth maps",
+                    gt.display()
+                )));
+            }
+            Ok(gts
+                .into_iter()
+                .map(|(n, g)| (n.clone(), preds[&n].clone(), g))
+                .collect())
+        }
+        _ => Err(CommandError::config(
+            "--pred and --gt must both be files or both be directories",
+        )),
+    }
+}
+
+/// `harness score --pred P --gt G [--json]`.
+pub fn score(
+    pred: &Path,
+    gt: &Path,
+    json: bool,
+    tau: f32,
+    gt_threshold: f32,
+) -> Result<(), CommandError> {
+    let pairs = pairs(pred, gt)?;
+    let mut rows = Vec::new();
+    for (name, p, g) in pairs {
+        let pm = data::load_map(&p).map_err(CommandError::runtime)?;
+        let gm = data::load_map(&g).map_err(CommandError::runtime)?;
+        if pm.dimensions() != gm.dimensions() {
+            return Err(CommandError::runtime(format!(
+                "{name}: prediction is {}×{} but ground truth is {}×{}; score maps of the same size",
+                pm.width(),
+                pm.height(),
+                gm.width(),
+                gm.height()
+            )));
+        }
+        let s = metrics::segmentation_scores(&pm, &gm, tau, gt_threshold)
+            .map_err(|e| CommandError::runtime(format!("{name}: {e}")))?;
+        rows.push((name, s));
+    }
+    for (name, s) in &rows {
+        if json {
+            let mut obj = serde_json::to_value(s).expect("scores serialize");
+            obj.as_object_mut()
+                .expect("struct")
+                .insert("name".into(), name.clone().into());
+            println!("{}", serde_json::to_string(&obj).expect("json"));
+        } else {
+            println!(
+                "{name}: COSS {:.6}  PSNR {:.4} dB  SSIM {:.6}  F1 {:.4}  IoU {:.4}  pixel AUC {}",
+                s.coss,
+                s.psnr,
+                s.ssim,
+                s.f1,
+                s.iou,
+                s.pixel_auc
+                    .map(|a| format!("{a:.4}"))
+                    .unwrap_or_else(|| "n/a".into())
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `harness predict --localizer NAME [--weights PATH] --out DIR IMAGE...`.
+pub fn predict(
+    kind: &str,
+    weights: Option<&Path>,
+    params: &[(String, String)],
+    out: &Path,
+    images: &[PathBuf],
+    eval_size: u32,
+) -> Result<(), CommandError> {
+    let mut map = serde_json::Map::new();
+    for (k, v) in params {
+        let value =
+            serde_json::from_str(v).unwrap_or_else(|_| serde_json::Value::String(v.clone()));
+        map.insert(k.clone(), value);
+    }
+    if let Some(w) = weights {
+        map.insert("weights".into(), w.display().to_string().into());
+    }
+    let mut localizer = localizers::build(kind, &map).map_err(CommandError::config)?;
+    if localizer.needs_ground_truth() {
+        return Err(CommandError::config(format!(
+            "localizer '{kind}' needs the ground truth and cannot predict from images alone"
+        )));
+    }
+    if images.is_empty() {
+        return Err(CommandError::config("no IMAGE given"));
+    }
+    for path in images {
+        let image = data::load_rgb(path).map_err(CommandError::runtime)?;
+        let view = crate::runner::localizer_view(&image, localizer.input_size(), eval_size);
+        let id = path.display().to_string();
+        let input = localizers::LocalizerInput {
+            id: &id,
+            image: &view,
+            ground_truth: None,
+        };
+        let preds = localizer
+            .localize(&[input])
+            .map_err(CommandError::runtime)?;
+        localizers::validate_predictions(kind, &[input], &preds).map_err(CommandError::runtime)?;
+        let pred = &preds[0];
+        let native = data::resize_map_bilinear(&pred.map, image.width(), image.height());
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "map".into());
+        let target = out.join(format!("{stem}.png"));
+        data::save_gray_png(&target, &data::map_to_gray(&native)).map_err(CommandError::runtime)?;
+        match pred.score {
+            Some(s) => println!(
+                "{} -> {} (fake score {s:.4})",
+                path.display(),
+                target.display()
+            ),
+            None => println!("{} -> {}", path.display(), target.display()),
+        }
+    }
+    Ok(())
+}

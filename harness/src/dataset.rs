@@ -1,0 +1,249 @@
+//! The images a suite evaluates: selected from the synthetic benchmark or a manifest, and
+//! loaded one at a time (streaming: only a batch is ever in memory).
+
+use std::collections::BTreeMap;
+
+use image::RgbImage;
+use metrics::Map;
+use serde::Serialize;
+
+use crate::data::{self, DataError, Manifest, ManifestEntry};
+use crate::suite::{DataConfig, SourceKind, Suite};
+use crate::synth::{self, Kind, SampleKey, SynthConfig};
+
+/// One selected image.
+#[derive(Clone, Debug)]
+pub struct ImageRef {
+    pub id: String,
+    pub kind: Kind,
+    pub generator: String,
+    pub property: String,
+    origin: Origin,
+}
+
+#[derive(Clone, Debug)]
+enum Origin {
+    Synth(SampleKey),
+    Manifest(ManifestEntry),
+}
+
+impl ImageRef {
+    /// `generator/property`, the category segmentation metrics are broken down by.
+    pub fn category(&self) -> String {
+        format!("{}/{}", self.generator, self.property)
+    }
+    /// True for partial and entire manipulations.
+    pub fn is_fake(&self) -> bool {
+        self.kind != Kind::Real
+    }
+}
+
+/// A loaded image with what its ground truth is derived from.
+pub struct LoadedImage {
+    /// The image a localizer sees (before degradation).
+    pub fake: RgbImage,
+    /// Source of a partial manipulation.
+    pub real: Option<RgbImage>,
+    /// Precomputed ground truth (manifest `mask`), overriding eq. 2.
+    pub mask: Option<Map>,
+}
+
+/// Summary of the selection, recorded in `results.json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct DatasetSummary {
+    pub source: SourceKind,
+    pub images: usize,
+    pub fakes: usize,
+    pub reals: usize,
+    /// Fake images per `generator/property` category.
+    pub categories: BTreeMap<String, usize>,
+}
+
+/// The selected images of a suite.
+pub struct Dataset {
+    pub images: Vec<ImageRef>,
+    synth: SynthConfig,
+    source: SourceKind,
+}
+
+/// Errors opening or reading the data.
+#[derive(Debug, thiserror::Error)]
+pub enum DatasetError {
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error("synthetic benchmark: {0}")]
+    Synth(String),
+    #[error("{0}")]
+    Selection(String),
+}
+
+impl Dataset {
+    /// Selects the suite's images: up to `fakes_per_category` fakes of each selected
+    /// (generator, property), from distinct identities first, and `reals` real images.
+    pub fn open(suite: &Suite) -> Result<Dataset, DatasetError> {
+        let cfg = &suite.data;
+        let synth_cfg = SynthConfig {
+            seed: cfg.synth_seed,
+            size: cfg.synth_size,
+            ..SynthConfig::default()
+        };
+        let candidates: Vec<ImageRef> = match cfg.source {
+            SourceKind::Synth => synth::catalogue(&synth_cfg, cfg.split)
+                .map(|key| ImageRef {
+                    id: key.id(),
+                    kind: key.kind,
+                    generator: key.generator.clone(),
+                    property: key.property.clone(),
+                    origin: Origin::Synth(key),
+                })
+                .collect(),
+            SourceKind::Manifest => {
+                let path = cfg
+                    .manifest_path
+                    .as_ref()
+                    .expect("validated with the suite");
+                let manifest = Manifest::load(path)?;
+                check_filters(cfg, &manifest)?;
+                manifest
+                    .entries
+                    .into_iter()
+                    .filter(|e| e.split == cfg.split)
+                    .map(|e| ImageRef {
+                        id: e.id.clone(),
+                        kind: e.kind,
+                        generator: e.generator.clone(),
+                        property: e.property.clone(),
+                        origin: Origin::Manifest(e),
+                    })
+                    .collect()
+            }
+        };
+        let images = select(cfg, candidates);
+        if !images.iter().any(ImageRef::is_fake) {
+            return Err(DatasetError::Selection(format!(
+                "no fake image of split '{}' matches the suite's generators/properties",
+                cfg.split
+            )));
+        }
+        Ok(Dataset {
+            images,
+            synth: synth_cfg,
+            source: cfg.source,
+        })
+    }
+
+    /// Loads (or renders) one image.
+    pub fn load(&self, image: &ImageRef) -> Result<LoadedImage, DatasetError> {
+        match &image.origin {
+            Origin::Synth(key) => {
+                let sample = synth::render(&self.synth, key)
+                    .map_err(|e| DatasetError::Synth(e.to_string()))?;
+                Ok(LoadedImage {
+                    fake: sample.fake,
+                    real: sample.real,
+                    mask: None,
+                })
+            }
+            Origin::Manifest(entry) => {
+                let fake = data::load_rgb(&entry.fake)?;
+                let real = entry.real.as_deref().map(data::load_rgb).transpose()?;
+                let mask = entry.mask.as_deref().map(data::load_map).transpose()?;
+                if let Some(real) = &real {
+                    if real.dimensions() != fake.dimensions() {
+                        return Err(DataError::SizeMismatch {
+                            what: format!(
+                                "real {} and fake {}",
+                                entry.real.as_ref().unwrap().display(),
+                                entry.fake.display()
+                            ),
+                            a: real.dimensions(),
+                            b: fake.dimensions(),
+                        }
+                        .into());
+                    }
+                }
+                Ok(LoadedImage { fake, real, mask })
+            }
+        }
+    }
+
+    /// Counts for `results.json`.
+    pub fn summary(&self) -> DatasetSummary {
+        let mut categories = BTreeMap::new();
+        for image in self.images.iter().filter(|i| i.is_fake()) {
+            *categories.entry(image.category()).or_insert(0) += 1;
+        }
+        let fakes = categories.values().sum();
+        DatasetSummary {
+            source: self.source,
+            images: self.images.len(),
+            fakes,
+            reals: self.images.len() - fakes,
+            categories,
+        }
+    }
+}
+
+fn wanted(filter: &[String], value: &str) -> bool {
+    filter.is_empty() || filter.iter().any(|f| f == value)
+}
+
+fn select(cfg: &DataConfig, candidates: Vec<ImageRef>) -> Vec<ImageRef> {
+    let mut per_category: BTreeMap<String, u32> = BTreeMap::new();
+    let mut reals = 0;
+    candidates
+        .into_iter()
+        .filter(|image| {
+            if image.kind == Kind::Real {
+                reals += 1;
+                return reals <= cfg.reals;
+            }
+            if !wanted(&cfg.generators, &image.generator)
+                || !wanted(&cfg.properties, &image.property)
+            {
+                return false;
+            }
+            let n = per_category.entry(image.category()).or_insert(0);
+            *n += 1;
+            *n <= cfg.fakes_per_category
+        })
+        .collect()
+}
+
+fn check_filters(cfg: &DataConfig, manifest: &Manifest) -> Result<(), DatasetError> {
+    for (what, filter, present) in [
+        (
+            "generator",
+            &cfg.generators,
+            manifest
+                .entries
+                .iter()
+                .map(|e| e.generator.as_str())
+                .collect::<Vec<_>>(),
+        ),
+        (
+            "property",
+            &cfg.properties,
+            manifest
+                .entries
+                .iter()
+                .map(|e| e.property.as_str())
+                .collect(),
+        ),
+    ] {
+        for name in filter {
+            if !present.contains(&name.as_str()) {
+                let mut names: Vec<&str> = present.clone();
+                names.sort();
+                names.dedup();
+                return Err(DatasetError::Selection(format!(
+                    "{}: the suite asks for {what} '{name}'{} but the manifest has only: {}",
+                    manifest.path.display(),
+                    crate::suite::did_you_mean(name, names.iter().copied()),
+                    names.join(", ")
+                )));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,242 @@
+//! Tables shared by `report.md`, `report.html` and the console summary.
+
+use std::collections::BTreeSet;
+
+use metrics::Summary;
+
+use crate::results::{Results, ALL, IMAGE_METRICS, SEGMENTATION_METRICS};
+use crate::suite::Suite;
+
+/// A titled table of text cells.
+pub struct Table {
+    pub title: String,
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+/// Display name of a metric.
+pub fn metric_label(metric: &str) -> &'static str {
+    match metric {
+        "acc" => "ACC",
+        "auc" => "AUC",
+        "coss" => "COSS",
+        "psnr" => "PSNR (dB)",
+        "ssim" => "SSIM",
+        "pixel_auc" => "pixel AUC",
+        "f1" => "F1",
+        "iou" => "IoU",
+        _ => "?",
+    }
+}
+
+/// `mean [lo, hi]` with precision suited to the metric.
+pub fn cell(summary: Option<&Summary>, metric: &str) -> String {
+    match summary {
+        None => "–".into(),
+        Some(s) if metric == "psnr" || metric == "gamma" => {
+            format!("{:.2} [{:.2}, {:.2}]", s.mean, s.ci_low, s.ci_high)
+        }
+        Some(s) => format!("{:.4} [{:.4}, {:.4}]", s.mean, s.ci_low, s.ci_high),
+    }
+}
+
+fn metrics_present(results: &Results) -> Vec<&'static str> {
+    IMAGE_METRICS
+        .iter()
+        .chain(SEGMENTATION_METRICS.iter())
+        .copied()
+        .filter(|m| results.aggregates.iter().any(|a| a.metric == *m))
+        .collect()
+}
+
+/// Per test condition: localizers × metrics over all images.
+pub fn overall(suite: &Suite, results: &Results, condition: &str) -> Table {
+    let metrics = metrics_present(results);
+    let mut header = vec!["localizer".to_string()];
+    header.extend(metrics.iter().map(|m| metric_label(m).to_string()));
+    let rows = suite
+        .localizers
+        .iter()
+        .map(|l| {
+            let mut row = vec![l.name.clone()];
+            row.extend(
+                metrics
+                    .iter()
+                    .map(|m| cell(results.aggregate(&l.name, condition, ALL, m), m)),
+            );
+            row
+        })
+        .collect();
+    let n = results
+        .aggregates
+        .iter()
+        .find(|a| a.condition == condition && a.category == ALL && a.metric == "coss");
+    Table {
+        title: format!(
+            "{condition}: mean [95% CI]{}",
+            n.map(|a| format!(" over {} fake images", a.summary.n))
+                .unwrap_or_default()
+        ),
+        header,
+        rows,
+    }
+}
+
+/// Per category under `clean`: categories × localizers for one metric.
+pub fn by_category(suite: &Suite, results: &Results, metric: &str) -> Table {
+    let categories: BTreeSet<&str> = results
+        .aggregates
+        .iter()
+        .filter(|a| a.condition == "clean" && a.category != ALL && a.metric == metric)
+        .map(|a| a.category.as_str())
+        .collect();
+    let mut header = vec!["generator/property".to_string()];
+    header.extend(suite.localizers.iter().map(|l| l.name.clone()));
+    let rows = categories
+        .iter()
+        .map(|c| {
+            let mut row = vec![c.to_string()];
+            row.extend(
+                suite
+                    .localizers
+                    .iter()
+                    .map(|l| cell(results.aggregate(&l.name, "clean", c, metric), metric)),
+            );
+            row
+        })
+        .collect();
+    Table {
+        title: format!("clean, {} per category", metric_label(metric)),
+        header,
+        rows,
+    }
+}
+
+/// γ (% of clean) of one test: levels × localizers for each metric.
+pub fn gamma_table(suite: &Suite, results: &Results, test: &str, metric: &str) -> Option<Table> {
+    let conditions: Vec<&crate::suite::Condition> =
+        suite.conditions.iter().filter(|c| c.test == test).collect();
+    if conditions.is_empty()
+        || !results
+            .gamma
+            .iter()
+            .any(|g| g.test == test && g.metric == metric)
+    {
+        return None;
+    }
+    let mut header = vec!["level".to_string()];
+    header.extend(suite.localizers.iter().map(|l| l.name.clone()));
+    let rows = conditions
+        .iter()
+        .map(|c| {
+            let mut row = vec![c.key.clone()];
+            row.extend(suite.localizers.iter().map(|l| {
+                let g = results
+                    .gamma
+                    .iter()
+                    .find(|g| g.localizer == l.name && g.condition == c.key && g.metric == metric)
+                    .map(|g| &g.summary);
+                cell(g, "gamma")
+            }));
+            row
+        })
+        .collect();
+    Some(Table {
+        title: format!(
+            "{test}: γ of {} (% of clean) [95% CI]",
+            metric_label(metric)
+        ),
+        header,
+        rows,
+    })
+}
+
+/// All tables of a report, in order.
+pub fn all_tables(suite: &Suite, results: &Results) -> Vec<Table> {
+    let mut tables = vec![overall(suite, results, "clean")];
+    for metric in ["coss", "ssim"] {
+        let t = by_category(suite, results, metric);
+        if t.rows.len() > 1 {
+            tables.push(t);
+        }
+    }
+    let mut tests: Vec<&str> = Vec::new();
+    for c in suite.conditions.iter().skip(1) {
+        if !tests.contains(&c.test.as_str()) {
+            tests.push(&c.test);
+        }
+    }
+    for test in tests {
+        for metric in ["coss", "psnr", "ssim", "acc"] {
+            tables.extend(gamma_table(suite, results, test, metric));
+        }
+    }
+    tables
+}
+
+/// Renders a table as GitHub Markdown.
+pub fn to_markdown(table: &Table) -> String {
+    let mut out = format!(
+        "### {}\n\n| {} |\n|{}\n",
+        table.title,
+        table.header.join(" | "),
+        "---|".repeat(table.header.len())
+    );
+    for row in &table.rows {
+        out.push_str(&format!("| {} |\n", row.join(" | ")));
+    }
+    out
+}
+
+/// Renders a table as plain text for the terminal.
+pub fn to_text(table: &Table) -> String {
+    let widths: Vec<usize> = (0..table.header.len())
+        .map(|i| {
+            std::iter::once(&table.header[i])
+                .chain(table.rows.iter().map(|r| &r[i]))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: &[String]| {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    let mut out = format!("{}\n{}\n", table.title, line(&table.header));
+    for row in &table.rows {
+        out.push_str(&line(row));
+        out.push('\n');
+    }
+    out
+}
+
+/// Escapes text for HTML.
+pub fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Renders a table as HTML.
+pub fn to_html(table: &Table) -> String {
+    let mut out = format!("<h3>{}</h3>\n<table>\n<tr>", escape_html(&table.title));
+    for h in &table.header {
+        out.push_str(&format!("<th>{}</th>", escape_html(h)));
+    }
+    out.push_str("</tr>\n");
+    for row in &table.rows {
+        out.push_str("<tr>");
+        for c in row {
+            out.push_str(&format!("<td>{}</td>", escape_html(c)));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</table>\n");
+    out
+}

@@ -1,0 +1,361 @@
+//! `results.json` (SPEC §7): the single source of truth that reports, plots and the gate read.
+//! Every aggregate is recomputed from the per-image rows.
+
+use std::collections::BTreeMap;
+
+use metrics::{Bootstrap, Summary};
+use serde::{Deserialize, Serialize};
+
+use crate::dataset::DatasetSummary;
+use crate::rows::Row;
+use crate::suite::Suite;
+use crate::synth::Kind;
+
+/// Version of the `results.json` layout; bumped on incompatible changes.
+pub const RESULTS_SCHEMA_VERSION: u32 = 1;
+
+/// Segmentation metrics, averaged over fake images (the paper's protocol).
+pub const SEGMENTATION_METRICS: [&str; 6] = ["coss", "psnr", "ssim", "pixel_auc", "f1", "iou"];
+/// Image-level metrics, over real and fake images.
+pub const IMAGE_METRICS: [&str; 2] = ["acc", "auc"];
+/// Category of aggregates over all fake images.
+pub const ALL: &str = "all";
+
+/// One aggregate: a metric's mean with n, std and a bootstrap CI.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Aggregate {
+    pub localizer: String,
+    pub condition: String,
+    /// `clean`, `disorganize`, `jpeg`, …
+    pub test: String,
+    pub level: Option<f64>,
+    /// `all` or `generator/property`.
+    pub category: String,
+    pub metric: String,
+    #[serde(flatten)]
+    pub summary: Summary,
+}
+
+/// γ of one metric at one condition: `100 · mean(condition) / mean(clean)` over the same images,
+/// with a paired bootstrap CI.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Gamma {
+    pub localizer: String,
+    pub condition: String,
+    pub test: String,
+    pub level: Option<f64>,
+    pub category: String,
+    pub metric: String,
+    #[serde(flatten)]
+    pub summary: Summary,
+}
+
+/// A work unit that failed (its localizer's error).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Failure {
+    pub localizer: String,
+    pub condition: String,
+    pub id: String,
+    pub error: String,
+}
+
+/// A localizer as run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LocalizerRecord {
+    pub name: String,
+    pub kind: String,
+    pub params: serde_json::Map<String, serde_json::Value>,
+    /// SHA-256 of the weights file, for localizers that load one.
+    pub weights_sha256: Option<String>,
+}
+
+/// Where and how the run happened; excluded from determinism comparisons.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Environment {
+    pub os: String,
+    pub arch: String,
+    pub threads: usize,
+    pub started_utc: String,
+    pub finished_utc: String,
+    pub wall_seconds: f64,
+    pub resumed: bool,
+}
+
+/// The whole `results.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Results {
+    pub schema_version: u32,
+    pub harness_version: String,
+    pub git_commit: String,
+    pub suite_name: String,
+    pub config_hash: String,
+    /// The resolved suite.
+    pub suite: serde_json::Value,
+    pub ground_truth_policy: String,
+    pub dataset: serde_json::Value,
+    /// SHA-256 over the ids and pixels of every evaluated image, in id order.
+    pub dataset_fingerprint: String,
+    pub localizers: Vec<LocalizerRecord>,
+    pub aggregates: Vec<Aggregate>,
+    pub gamma: Vec<Gamma>,
+    pub failures: Vec<Failure>,
+    pub environment: Environment,
+}
+
+impl Results {
+    /// Aggregates of one localizer/condition/category/metric.
+    pub fn aggregate(
+        &self,
+        localizer: &str,
+        condition: &str,
+        category: &str,
+        metric: &str,
+    ) -> Option<&Summary> {
+        self.aggregates
+            .iter()
+            .find(|a| {
+                a.localizer == localizer
+                    && a.condition == condition
+                    && a.category == category
+                    && a.metric == metric
+            })
+            .map(|a| &a.summary)
+    }
+}
+
+/// The inputs of [`build`] that are not rows.
+pub struct RunRecord<'a> {
+    pub suite: &'a Suite,
+    pub dataset: DatasetSummary,
+    pub dataset_fingerprint: String,
+    pub environment: Environment,
+}
+
+fn bootstrap(suite: &Suite, parts: &[&str]) -> Bootstrap {
+    Bootstrap {
+        resamples: suite.evaluation.bootstrap_resamples,
+        confidence: suite.evaluation.confidence,
+        seed: crate::runner::derive_seed(suite.seed, parts),
+    }
+}
+
+/// Sorts rows into a canonical order (localizer and condition as in the suite, then image id).
+pub fn sort_rows(suite: &Suite, rows: &mut [Row]) {
+    let loc_index: BTreeMap<&str, usize> = suite
+        .localizers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.name.as_str(), i))
+        .collect();
+    let cond_index: BTreeMap<&str, usize> = suite
+        .conditions
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.key.as_str(), i))
+        .collect();
+    rows.sort_by(|a, b| {
+        let ka = (
+            loc_index.get(a.localizer.as_str()),
+            cond_index.get(a.condition.as_str()),
+            &a.id,
+        );
+        let kb = (
+            loc_index.get(b.localizer.as_str()),
+            cond_index.get(b.condition.as_str()),
+            &b.id,
+        );
+        ka.cmp(&kb)
+    });
+}
+
+/// Builds `results.json` from canonically sorted rows.
+pub fn build(record: RunRecord<'_>, rows: &[Row]) -> Results {
+    let suite = record.suite;
+    let mut aggregates = Vec::new();
+    let mut gamma = Vec::new();
+    for loc in &suite.localizers {
+        let clean: Vec<&Row> = rows
+            .iter()
+            .filter(|r| r.localizer == loc.name && r.condition == "clean")
+            .collect();
+        for condition in &suite.conditions {
+            let these: Vec<&Row> = rows
+                .iter()
+                .filter(|r| r.localizer == loc.name && r.condition == condition.key)
+                .collect();
+            let push =
+                |category: &str, metric: &str, summary: Summary, out: &mut Vec<Aggregate>| {
+                    out.push(Aggregate {
+                        localizer: loc.name.clone(),
+                        condition: condition.key.clone(),
+                        test: condition.test.clone(),
+                        level: condition.level,
+                        category: category.to_string(),
+                        metric: metric.to_string(),
+                        summary,
+                    })
+                };
+            // Segmentation metrics over fake images, overall and per category.
+            let mut categories: BTreeMap<String, Vec<&Row>> = BTreeMap::new();
+            for row in these
+                .iter()
+                .filter(|r| r.kind != Kind::Real && r.error.is_none())
+            {
+                categories.entry(ALL.to_string()).or_default().push(row);
+                categories
+                    .entry(format!("{}/{}", row.generator, row.property))
+                    .or_default()
+                    .push(row);
+            }
+            for (category, group) in &categories {
+                for metric in SEGMENTATION_METRICS {
+                    let values: Vec<f64> = group.iter().filter_map(|r| r.metric(metric)).collect();
+                    if values.is_empty() {
+                        continue;
+                    }
+                    let b = bootstrap(suite, &[&loc.name, &condition.key, category, metric]);
+                    if let Ok(s) = b.summarize(&values) {
+                        push(category, metric, s, &mut aggregates);
+                    }
+                }
+            }
+            // Image-level metrics over real and fake images.
+            let scored: Vec<(f64, bool)> = these
+                .iter()
+                .filter_map(|r| r.score.map(|s| (s, r.kind != Kind::Real)))
+                .collect();
+            if scored.iter().any(|s| !s.1) && scored.iter().any(|s| s.1) {
+                for metric in IMAGE_METRICS {
+                    let b = bootstrap(suite, &[&loc.name, &condition.key, ALL, metric]);
+                    if let Ok(s) =
+                        b.statistic(scored.len(), |idx| image_metric(metric, &scored, idx))
+                    {
+                        push(ALL, metric, s, &mut aggregates);
+                    }
+                }
+            }
+            if condition.key != "clean" {
+                gamma.extend(gammas(suite, &loc.name, condition, &clean, &these));
+            }
+        }
+    }
+    let failures = rows
+        .iter()
+        .filter_map(|r| {
+            r.error.as_ref().map(|e| Failure {
+                localizer: r.localizer.clone(),
+                condition: r.condition.clone(),
+                id: r.id.clone(),
+                error: e.clone(),
+            })
+        })
+        .collect();
+    Results {
+        schema_version: RESULTS_SCHEMA_VERSION,
+        harness_version: env!("CARGO_PKG_VERSION").to_string(),
+        git_commit: option_env!("HARNESS_GIT_COMMIT")
+            .unwrap_or("unknown")
+            .to_string(),
+        suite_name: suite.name.clone(),
+        config_hash: suite.config_hash(),
+        suite: serde_json::to_value(suite).expect("suite serializes"),
+        ground_truth_policy: serde_json::to_value(suite.ground_truth)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        dataset: serde_json::to_value(&record.dataset).expect("summary serializes"),
+        dataset_fingerprint: record.dataset_fingerprint,
+        localizers: suite
+            .localizers
+            .iter()
+            .map(|l| LocalizerRecord {
+                name: l.name.clone(),
+                kind: l.kind.clone(),
+                params: l.params.clone(),
+                weights_sha256: None,
+            })
+            .collect(),
+        aggregates,
+        gamma,
+        failures,
+        environment: record.environment,
+    }
+}
+
+fn image_metric(metric: &str, scored: &[(f64, bool)], idx: &[usize]) -> Option<f64> {
+    let scores: Vec<f64> = idx.iter().map(|&i| scored[i].0).collect();
+    let labels: Vec<bool> = idx.iter().map(|&i| scored[i].1).collect();
+    match metric {
+        "acc" => metrics::accuracy(&scores, &labels, 0.5).ok(),
+        _ => metrics::roc_auc(&scores, &labels).ok().flatten(),
+    }
+}
+
+/// γ per metric for one localizer and condition, paired over the images both conditions scored.
+fn gammas(
+    suite: &Suite,
+    localizer: &str,
+    condition: &crate::suite::Condition,
+    clean: &[&Row],
+    these: &[&Row],
+) -> Vec<Gamma> {
+    let clean_by_id: BTreeMap<&str, &Row> = clean
+        .iter()
+        .filter(|r| r.error.is_none())
+        .map(|r| (r.id.as_str(), *r))
+        .collect();
+    let pairs: Vec<(&Row, &Row)> = these
+        .iter()
+        .filter(|r| r.error.is_none())
+        .filter_map(|r| clean_by_id.get(r.id.as_str()).map(|c| (*r, *c)))
+        .collect();
+    let mut out = Vec::new();
+    let mut push = |metric: &str, summary: Summary| {
+        out.push(Gamma {
+            localizer: localizer.to_string(),
+            condition: condition.key.clone(),
+            test: condition.test.clone(),
+            level: condition.level,
+            category: ALL.to_string(),
+            metric: metric.to_string(),
+            summary,
+        })
+    };
+    for metric in SEGMENTATION_METRICS {
+        let (num, den): (Vec<f64>, Vec<f64>) = pairs
+            .iter()
+            .filter(|(r, _)| r.kind != Kind::Real)
+            .filter_map(|(r, c)| Some((r.metric(metric)?, c.metric(metric)?)))
+            .unzip();
+        if num.is_empty() || den.iter().sum::<f64>() == 0.0 {
+            continue;
+        }
+        let b = bootstrap(suite, &["gamma", localizer, &condition.key, metric]);
+        if let Ok(s) = b.ratio(&num, &den, 100.0) {
+            push(metric, s);
+        }
+    }
+    let scored: Vec<(f64, f64, bool)> = pairs
+        .iter()
+        .filter_map(|(r, c)| Some((r.score?, c.score?, r.kind != Kind::Real)))
+        .collect();
+    if scored.iter().any(|s| s.2) && scored.iter().any(|s| !s.2) {
+        for metric in IMAGE_METRICS {
+            let b = bootstrap(suite, &["gamma", localizer, &condition.key, metric]);
+            let stat = |idx: &[usize]| {
+                let degraded: Vec<(f64, bool)> =
+                    idx.iter().map(|&i| (scored[i].0, scored[i].2)).collect();
+                let base: Vec<(f64, bool)> =
+                    idx.iter().map(|&i| (scored[i].1, scored[i].2)).collect();
+                let all: Vec<usize> = (0..idx.len()).collect();
+                let d = image_metric(metric, &degraded, &all)?;
+                let c = image_metric(metric, &base, &all)?;
+                (c > 0.0).then(|| 100.0 * d / c)
+            };
+            if let Ok(s) = b.statistic(scored.len(), stat) {
+                push(metric, s);
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,129 @@
+//! Per-image result rows (`per_image.jsonl`): one row per (localizer, condition, image), the
+//! unit of work that `--resume` skips and every aggregate is recomputed from.
+
+use std::collections::HashSet;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::synth::Kind;
+
+/// Metrics and score of one localizer on one image under one condition.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    pub localizer: String,
+    /// Condition key: `clean`, `disorganize`, `jpeg:50`, …
+    pub condition: String,
+    pub id: String,
+    pub kind: Kind,
+    pub generator: String,
+    pub property: String,
+    /// Segmentation metrics; only for fake (partial/entire) images.
+    pub coss: Option<f64>,
+    pub psnr: Option<f64>,
+    pub ssim: Option<f64>,
+    /// None when the binarised ground truth has a single class.
+    pub pixel_auc: Option<f64>,
+    pub f1: Option<f64>,
+    pub iou: Option<f64>,
+    /// Image-level fake score (the localizer's own, else `metrics::map_fake_score`).
+    pub score: Option<f64>,
+    /// Set when the localizer failed on this image; metrics are then absent.
+    pub error: Option<String>,
+    /// SHA-256 of the clean input pixels (fake, then real if any): the dataset fingerprint.
+    pub input_sha256: String,
+}
+
+impl Row {
+    /// The work-unit key.
+    pub fn key(&self) -> (String, String, String) {
+        (
+            self.localizer.clone(),
+            self.condition.clone(),
+            self.id.clone(),
+        )
+    }
+
+    /// A segmentation metric by name (`coss`, `psnr`, `ssim`, `pixel_auc`, `f1`, `iou`).
+    pub fn metric(&self, name: &str) -> Option<f64> {
+        match name {
+            "coss" => self.coss,
+            "psnr" => self.psnr,
+            "ssim" => self.ssim,
+            "pixel_auc" => self.pixel_auc,
+            "f1" => self.f1,
+            "iou" => self.iou,
+            _ => None,
+        }
+    }
+}
+
+/// Appends rows as they are computed, so an interrupted run keeps them.
+pub struct RowLog {
+    path: PathBuf,
+    file: File,
+}
+
+impl RowLog {
+    /// Opens `path` for appending, returning the rows already there. A torn last line (from a
+    /// crash mid-write) is dropped and truncated away.
+    pub fn open(path: &Path) -> std::io::Result<(RowLog, Vec<Row>)> {
+        let mut rows = Vec::new();
+        let mut good_len = 0u64;
+        if path.exists() {
+            let reader = BufReader::new(File::open(path)?);
+            for line in reader.split(b'\n') {
+                let line = line?;
+                match serde_json::from_slice::<Row>(&line) {
+                    Ok(row) => {
+                        rows.push(row);
+                        good_len += line.len() as u64 + 1;
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        file.set_len(good_len)?;
+        Ok((
+            RowLog {
+                path: path.to_path_buf(),
+                file,
+            },
+            rows,
+        ))
+    }
+
+    /// Appends rows and flushes them to disk.
+    pub fn append(&mut self, rows: &[Row]) -> std::io::Result<()> {
+        let mut buf = Vec::new();
+        for row in rows {
+            serde_json::to_writer(&mut buf, row).expect("rows serialize");
+            buf.push(b'\n');
+        }
+        self.file.write_all(&buf)?;
+        self.file.sync_data()
+    }
+
+    /// Path of the log.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Keys of the rows already computed.
+pub fn done_keys(rows: &[Row]) -> HashSet<(String, String, String)> {
+    rows.iter().map(Row::key).collect()
+}
+
+/// Serialises rows as JSON lines.
+pub fn to_jsonl(rows: &[Row]) -> Vec<u8> {
+    let mut buf = Vec::new();
+    for row in rows {
+        serde_json::to_writer(&mut buf, row).expect("rows serialize");
+        buf.push(b'\n');
+    }
+    buf
+}

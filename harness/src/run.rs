@@ -1,0 +1,151 @@
+//! `harness run`: creates (or resumes) a run directory, executes the suite and writes every
+//! artefact atomically.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::dataset::Dataset;
+use crate::report;
+use crate::results::{self, Environment, Results, RunRecord};
+use crate::rows::RowLog;
+use crate::runner::{self, ExecuteOptions, RunError};
+use crate::suite::Suite;
+
+/// Which run directory to use.
+pub enum Resume {
+    /// Start a new run directory.
+    No,
+    /// Continue the newest run directory of this suite with the same config hash.
+    Latest,
+    /// Continue this run directory.
+    Dir(PathBuf),
+}
+
+/// Options of [`run`].
+pub struct RunOptions {
+    /// Parent of the per-suite run directories (default `results/runs`).
+    pub out_parent: PathBuf,
+    pub resume: Resume,
+    pub progress: bool,
+}
+
+/// What a finished run produced.
+pub struct RunOutcome {
+    pub dir: PathBuf,
+    pub results: Results,
+}
+
+const SUITE_SNAPSHOT: &str = "suite.resolved.json";
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
+    move |source| RunError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
+    crate::fsutil::write_atomic(path, bytes).map_err(io_err(path))
+}
+
+/// Finds the directory to resume, checking it belongs to this suite configuration.
+fn resume_dir(suite: &Suite, options: &RunOptions) -> Result<Option<PathBuf>, RunError> {
+    let hash = suite.config_hash();
+    let dir = match &options.resume {
+        Resume::No => return Ok(None),
+        Resume::Dir(dir) => dir.clone(),
+        Resume::Latest => {
+            let parent = options.out_parent.join(&suite.name);
+            let mut candidates: Vec<PathBuf> = std::fs::read_dir(&parent)
+                .map(|entries| {
+                    entries
+                        .filter_map(|e| e.ok().map(|e| e.path()))
+                        .filter(|p| {
+                            p.file_name()
+                                .and_then(|n| n.to_str())
+                                .is_some_and(|n| n.ends_with(&hash))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            candidates.sort();
+            match candidates.pop() {
+                Some(dir) => dir,
+                None => {
+                    return Err(RunError::Other(format!(
+                        "--resume: no run of suite '{}' with config hash {hash} under {}; run without --resume to start one",
+                        suite.name,
+                        parent.display()
+                    )))
+                }
+            }
+        }
+    };
+    let snapshot = dir.join(SUITE_SNAPSHOT);
+    let text = std::fs::read_to_string(&snapshot).map_err(io_err(&snapshot))?;
+    // Compare the text, not parsed numbers: parsing JSON floats need not round-trip exactly.
+    if text.as_bytes() != serde_json::to_vec_pretty(suite).expect("suite serializes") {
+        return Err(RunError::Other(format!(
+            "{} was made by a different suite configuration; resuming would mix results. Start a new run instead",
+            dir.display()
+        )));
+    }
+    Ok(Some(dir))
+}
+
+/// Runs (or resumes) a suite and writes all artefacts.
+pub fn run(suite: &Suite, options: &RunOptions) -> Result<RunOutcome, RunError> {
+    let started = Instant::now();
+    let started_utc = chrono::Utc::now();
+    // Validate the data (a broken manifest is reported in full) before creating anything.
+    let dataset = Dataset::open(suite)?;
+    let resumed = resume_dir(suite, options)?;
+    let dir = match &resumed {
+        Some(dir) => dir.clone(),
+        None => {
+            let stamp = started_utc.format("%Y%m%dT%H%M%SZ").to_string();
+            let dir = runner::run_dir(&options.out_parent, suite, &stamp);
+            std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+            let snapshot = serde_json::to_vec_pretty(suite).expect("suite serializes");
+            write(&dir.join(SUITE_SNAPSHOT), &snapshot)?;
+            dir
+        }
+    };
+    let log_path = dir.join("per_image.jsonl");
+    let (mut log, existing) = RowLog::open(&log_path).map_err(io_err(&log_path))?;
+    let mut rows = runner::execute(
+        suite,
+        &dataset,
+        &mut log,
+        existing,
+        &ExecuteOptions {
+            progress: options.progress,
+        },
+    )?;
+    results::sort_rows(suite, &mut rows);
+    let environment = Environment {
+        os: std::env::consts::OS.to_string(),
+        arch: std::env::consts::ARCH.to_string(),
+        threads: rayon::current_num_threads(),
+        started_utc: started_utc.to_rfc3339(),
+        finished_utc: chrono::Utc::now().to_rfc3339(),
+        wall_seconds: started.elapsed().as_secs_f64(),
+        resumed: resumed.is_some(),
+    };
+    let record = RunRecord {
+        suite,
+        dataset: dataset.summary(),
+        dataset_fingerprint: runner::dataset_fingerprint(&rows),
+        environment,
+    };
+    let results = results::build(record, &rows);
+    // Rewrite the append log in canonical order (atomically: the old file stays until then).
+    drop(log);
+    write(&log_path, &crate::rows::to_jsonl(&rows))?;
+    report::write_all(&dir, suite, &dataset, &results)?;
+    write(
+        &dir.join("results.json"),
+        &serde_json::to_vec_pretty(&results).expect("results serialize"),
+    )?;
+    Ok(RunOutcome { dir, results })
+}
