@@ -1,0 +1,195 @@
+//! Bad input gets a clear message and the documented exit code: 2 for usage/config errors
+//! (nothing ran), 1 for runtime errors.
+
+mod common;
+
+use common::*;
+
+fn tiny_suite() -> String {
+    TINY_SUITE.replace("GEN", harness::synth::generators()[0].name)
+}
+
+fn run_suite(text: &str) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.yaml"), text).unwrap();
+    code_and_stderr(&harness(dir.path(), &["run", "s.yaml", "--out", "runs"]))
+}
+
+#[test]
+fn missing_suite_file() {
+    let (code, err) = run_suite_path("nope.yaml");
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("nope.yaml") && err.contains("cannot read"),
+        "{err}"
+    );
+}
+
+fn run_suite_path(path: &str) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    code_and_stderr(&harness(dir.path(), &["run", path]))
+}
+
+#[test]
+fn wrong_yaml_type_names_line_and_column() {
+    let (code, err) = run_suite(&tiny_suite().replace("seed: 3", "seed: three"));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("s.yaml:3:"), "{err}");
+}
+
+#[test]
+fn unknown_key_suggests_the_right_one() {
+    let (code, err) = run_suite(&tiny_suite().replace("evaluation:", "evalution:"));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("evalution") && err.contains("did you mean 'evaluation'"),
+        "{err}"
+    );
+    assert!(err.contains("s.yaml:"), "{err}");
+}
+
+#[test]
+fn unknown_localizer_suggests_the_right_one() {
+    let (code, err) = run_suite(&tiny_suite().replace("  - oracle", "  - oracel"));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("oracel") && err.contains("did you mean 'oracle'"),
+        "{err}"
+    );
+    assert!(err.contains("s.yaml:14:"), "{err}");
+}
+
+#[test]
+fn unknown_degradation_suggests_the_right_one() {
+    let (code, err) = run_suite(&tiny_suite().replace("op: jpeg", "op: jpg"));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("jpg") && err.contains("did you mean 'jpeg'"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_degradation_parameter() {
+    let (code, err) = run_suite(&tiny_suite().replace("levels: [50]", "levels: [150]"));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("150") && err.contains("s.yaml:22:"), "{err}");
+}
+
+#[test]
+fn bad_localizer_parameter() {
+    let (code, err) = run_suite(&tiny_suite().replace("value: 0.3", "value: 3.0"));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("value"), "{err}");
+}
+
+#[test]
+fn manifest_problems_are_reported_with_line_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::copy(fixture("real.png"), d.join("real.png")).unwrap();
+    std::fs::copy(fixture("fake.png"), d.join("fake.png")).unwrap();
+    std::fs::copy(fixture("gt/a.png"), d.join("small.png")).unwrap();
+    std::fs::write(d.join("corrupt.png"), b"\x89PNG\r\n\x1a\nthis is not a png").unwrap();
+    std::fs::write(
+        d.join("manifest.csv"),
+        "id,split,generator,property,kind,fake,real,mask\n\
+         ok,test,g,p,partial,fake.png,real.png,\n\
+         missing,test,g,p,partial,nothere.png,real.png,\n\
+         corrupt,test,g,p,partial,corrupt.png,real.png,\n\
+         mismatch,test,g,p,partial,fake.png,small.png,\n\
+         ok,test,g,p,partial,fake.png,real.png,\n\
+         weird,test,g,p,sideways,fake.png,,\n",
+    )
+    .unwrap();
+    let suite = "version: 1\nname: m\ndata:\n  source: manifest\n  manifest: manifest.csv\nlocalizers: [constant]\n";
+    std::fs::write(d.join("s.yaml"), suite).unwrap();
+    let (code, err) = code_and_stderr(&harness(d, &["run", "s.yaml", "--out", "runs"]));
+    assert_eq!(code, 2, "{err}");
+    for expected in [
+        "line 3: fake file",
+        "nothere.png does not exist",
+        "line 4: fake file",
+        "corrupt.png is unreadable",
+        "line 5: real image is 56×40 but the fake is 64×48",
+        "line 6: duplicate id 'ok' (first used on line 2)",
+        "line 7: unknown kind 'sideways'",
+    ] {
+        assert!(err.contains(expected), "missing '{expected}' in:\n{err}");
+    }
+    assert!(
+        !d.join("runs").exists(),
+        "a broken manifest must not start a run"
+    );
+}
+
+#[test]
+fn gt_reports_missing_corrupt_and_mismatched_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let real = fixture("real.png");
+    let fake = fixture("fake.png");
+    let (code, err) = code_and_stderr(&harness(
+        d,
+        &["gt", "absent.png", fake.to_str().unwrap(), "o.png"],
+    ));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("absent.png: file not found"), "{err}");
+
+    std::fs::write(d.join("corrupt.png"), b"\x89PNG\r\n\x1a\ngarbage").unwrap();
+    let (code, err) = code_and_stderr(&harness(
+        d,
+        &["gt", real.to_str().unwrap(), "corrupt.png", "o.png"],
+    ));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("corrupt.png: cannot read image"), "{err}");
+
+    let small = fixture("gt/a.png");
+    let (code, err) = code_and_stderr(&harness(
+        d,
+        &[
+            "gt",
+            real.to_str().unwrap(),
+            small.to_str().unwrap(),
+            "o.png",
+        ],
+    ));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("differ in size") && err.contains("64×48"),
+        "{err}"
+    );
+}
+
+#[test]
+fn degrade_rejects_bad_ops_as_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fixture("fake.png");
+    for op in ["jpeg:0", "blur:4", "noise:-1", "lowres:0.5", "jpg:50"] {
+        let (code, err) = code_and_stderr(&harness(
+            dir.path(),
+            &["degrade", fake.to_str().unwrap(), "o.png", "--op", op],
+        ));
+        assert_eq!(code, 2, "{op}: {err}");
+        assert!(err.contains("--op"), "{op}: {err}");
+    }
+}
+
+#[test]
+fn predict_with_unknown_localizer_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fixture("fake.png");
+    let (code, err) = code_and_stderr(&harness(
+        dir.path(),
+        &[
+            "predict",
+            "--localizer",
+            "resampler",
+            "--out",
+            "maps",
+            fake.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("did you mean 'resampling'"), "{err}");
+}

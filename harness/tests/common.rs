@@ -1,0 +1,67 @@
+//! Helpers shared by the CLI tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Runs the `harness` binary with `args` in `cwd`.
+pub fn harness(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("harness binary runs")
+}
+
+/// Exit code and stderr of an output.
+pub fn code_and_stderr(out: &Output) -> (i32, String) {
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The committed CLI fixtures.
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/cli")
+        .join(name)
+}
+
+/// The workspace root (suites live there).
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// A tiny valid suite; `patch` replaces text in it to make it invalid.
+pub const TINY_SUITE: &str = "\
+version: 1
+name: tiny
+seed: 3
+data:
+  source: synth
+  split: test
+  fakes_per_category: 1
+  properties: [bald, smile]
+  generators: [GEN]
+  reals: 2
+evaluation:
+  bootstrap_resamples: 200
+localizers:
+  - oracle
+  - kind: constant
+    params: {value: 0.3}
+  - resampling
+tests:
+  disorganize: true
+  degrade:
+    - op: jpeg
+      levels: [50]
+    - op: blur
+      levels: [5]
+report:
+  qualitative: 2
+";

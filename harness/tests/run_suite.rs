@@ -1,0 +1,136 @@
+//! End-to-end runs of a tiny suite: artefacts, the oracle's perfect scores, determinism
+//! across thread counts and resuming.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+
+fn setup() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let text = TINY_SUITE.replace("GEN", harness::synth::generators()[0].name);
+    std::fs::write(dir.path().join("tiny.yaml"), text).unwrap();
+    dir
+}
+
+fn run_dir(out: &Path) -> PathBuf {
+    let suite_dir = out.join("tiny");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&suite_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    dirs.sort();
+    dirs.pop().unwrap()
+}
+
+fn results_without_environment(dir: &Path) -> serde_json::Value {
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("results.json")).unwrap()).unwrap();
+    v.as_object_mut().unwrap().remove("environment");
+    v
+}
+
+fn run(dir: &Path, args: &[&str]) {
+    let o = harness(dir, args);
+    assert!(
+        o.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn run_writes_artefacts_and_the_oracle_is_perfect() {
+    let dir = setup();
+    run(dir.path(), &["run", "tiny.yaml", "--out", "runs"]);
+    let out = run_dir(&dir.path().join("runs"));
+    for f in [
+        "results.json",
+        "per_image.jsonl",
+        "tables.csv",
+        "report.md",
+        "report.html",
+        "suite.resolved.json",
+    ] {
+        assert!(out.join(f).is_file(), "missing {f}");
+    }
+    for f in [
+        "gamma_coss.png",
+        "gamma_coss.svg",
+        "disorganization.png",
+        "disorganization.svg",
+    ] {
+        assert!(out.join("plots").join(f).is_file(), "missing plots/{f}");
+    }
+    assert!(std::fs::read_dir(out.join("plots")).unwrap().any(|e| e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .starts_with("qualitative_oracle_clean")));
+    let results: harness::results::Results =
+        serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+    let get =
+        |loc: &str, metric: &str| results.aggregate(loc, "clean", "all", metric).unwrap().mean;
+    assert_eq!(get("oracle", "coss"), 1.0);
+    assert_eq!(get("oracle", "ssim"), 1.0);
+    assert_eq!(get("oracle", "psnr"), 100.0);
+    assert!(get("constant", "coss") < 0.99);
+    assert!(results.failures.is_empty());
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("data:image/png;base64,"),
+        "the HTML report embeds its figures"
+    );
+    let rows = std::fs::read_to_string(out.join("per_image.jsonl")).unwrap();
+    // 3 localizers × 4 conditions × (fakes + 2 reals).
+    let images = results.dataset["images"].as_u64().unwrap() as usize;
+    assert_eq!(rows.lines().count(), 3 * 4 * images);
+}
+
+#[test]
+fn results_do_not_depend_on_thread_count() {
+    let dir = setup();
+    run(
+        dir.path(),
+        &["--threads", "1", "run", "tiny.yaml", "--out", "one"],
+    );
+    run(
+        dir.path(),
+        &["--threads", "2", "run", "tiny.yaml", "--out", "two"],
+    );
+    let a = run_dir(&dir.path().join("one"));
+    let b = run_dir(&dir.path().join("two"));
+    assert_eq!(
+        results_without_environment(&a),
+        results_without_environment(&b)
+    );
+    assert_eq!(
+        std::fs::read(a.join("per_image.jsonl")).unwrap(),
+        std::fs::read(b.join("per_image.jsonl")).unwrap()
+    );
+}
+
+#[test]
+fn resume_recomputes_only_missing_units_and_gives_the_same_results() {
+    let dir = setup();
+    run(dir.path(), &["run", "tiny.yaml", "--out", "runs"]);
+    let out = run_dir(&dir.path().join("runs"));
+    let full = results_without_environment(&out);
+    let rows = std::fs::read_to_string(out.join("per_image.jsonl")).unwrap();
+    let lines: Vec<&str> = rows.lines().collect();
+    // Keep half the rows plus a torn line, as a crash mid-write would leave.
+    let kept = format!(
+        "{}\n{{\"localizer\":\"ora",
+        lines[..lines.len() / 2].join("\n")
+    );
+    std::fs::write(out.join("per_image.jsonl"), kept).unwrap();
+    std::fs::remove_file(out.join("results.json")).unwrap();
+    run(
+        dir.path(),
+        &["run", "tiny.yaml", "--out", "runs", "--resume"],
+    );
+    assert_eq!(run_dir(&dir.path().join("runs")), out, "resumed in place");
+    assert_eq!(results_without_environment(&out), full);
+}

@@ -1,0 +1,155 @@
+//! `harness gt|degrade|score|predict` against committed reference outputs
+//! (tests/fixtures/cli/make_fixtures.py: PIL, scikit-image).
+
+mod common;
+
+use common::*;
+
+fn gray(path: &std::path::Path) -> image::GrayImage {
+    image::open(path).unwrap().to_luma8()
+}
+
+#[test]
+fn gt_equals_pil_luma_of_the_absolute_difference() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("gt.png");
+    let o = harness(
+        dir.path(),
+        &[
+            "gt",
+            fixture("real.png").to_str().unwrap(),
+            fixture("fake.png").to_str().unwrap(),
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let ours = gray(&out);
+    let theirs = gray(&fixture("gt_expected.png"));
+    assert_eq!(ours.dimensions(), theirs.dimensions());
+    assert_eq!(ours.as_raw(), theirs.as_raw());
+    assert!(
+        ours.as_raw().iter().any(|&v| v > 0),
+        "the fixture has a manipulated blob"
+    );
+}
+
+#[test]
+fn degrade_jpeg_equals_pil_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("j.png");
+    let o = harness(
+        dir.path(),
+        &[
+            "degrade",
+            fixture("fake.png").to_str().unwrap(),
+            out.to_str().unwrap(),
+            "--op",
+            "jpeg:50",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let ours = image::open(&out).unwrap().to_rgb8();
+    let theirs = image::open(fixture("fake_jpeg50.png")).unwrap().to_rgb8();
+    assert_eq!(ours.as_raw(), theirs.as_raw());
+}
+
+#[test]
+fn degrade_is_seeded() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fixture("fake.png");
+    let run = |seed: &str, name: &str| {
+        let out = dir.path().join(name);
+        let o = harness(
+            dir.path(),
+            &[
+                "degrade",
+                fake.to_str().unwrap(),
+                out.to_str().unwrap(),
+                "--op",
+                "noise:25",
+                "--seed",
+                seed,
+            ],
+        );
+        assert!(o.status.success());
+        std::fs::read(out).unwrap()
+    };
+    assert_eq!(run("7", "a.png"), run("7", "b.png"));
+    assert_ne!(run("7", "a.png"), run("8", "c.png"));
+}
+
+#[test]
+fn score_json_matches_scikit_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = harness(
+        dir.path(),
+        &[
+            "score",
+            "--pred",
+            fixture("pred").to_str().unwrap(),
+            "--gt",
+            fixture("gt").to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let expected: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(fixture("expected_scores.json")).unwrap())
+            .unwrap();
+    let lines: Vec<serde_json::Value> = String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), expected.len());
+    for (ours, theirs) in lines.iter().zip(&expected) {
+        assert_eq!(ours["name"], theirs["name"]);
+        for m in ["coss", "psnr", "ssim"] {
+            let (a, b) = (ours[m].as_f64().unwrap(), theirs[m].as_f64().unwrap());
+            let tol = if m == "psnr" { 1e-4 } else { 1e-6 };
+            assert!((a - b).abs() < tol, "{m}: {a} vs {b}");
+        }
+    }
+}
+
+#[test]
+fn score_single_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = harness(
+        dir.path(),
+        &[
+            "score",
+            "--pred",
+            fixture("pred/a.png").to_str().unwrap(),
+            "--gt",
+            fixture("gt/a.png").to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert!(o.status.success());
+    let v: serde_json::Value =
+        serde_json::from_str(String::from_utf8(o.stdout).unwrap().trim()).unwrap();
+    assert_eq!(v["name"], "a.png");
+}
+
+#[test]
+fn predict_writes_one_map_per_image_at_native_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = harness(
+        dir.path(),
+        &[
+            "predict",
+            "--localizer",
+            "constant",
+            "--param",
+            "value=0.4",
+            "--out",
+            "maps",
+            fixture("fake.png").to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let map = gray(&dir.path().join("maps/fake.png"));
+    assert_eq!(map.dimensions(), (64, 48));
+    assert!(map.as_raw().iter().all(|&v| v == 102), "0.4 × 255 = 102");
+}
