@@ -278,3 +278,83 @@ impl Localizer for SharedLibraryLocalizer {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    unsafe extern "C" fn no_error() -> *const c_char {
+        std::ptr::null()
+    }
+    unsafe extern "C" fn no_destroy(_: *mut c_void) {}
+    unsafe extern "C" fn no_create(_: *const c_char, _: *mut *mut c_void) -> i32 {
+        HARNESS_ERROR
+    }
+    unsafe extern "C" fn no_localize(
+        _: *mut c_void,
+        _: *const HarnessImage,
+        _: *mut HarnessOutput,
+        _: usize,
+    ) -> i32 {
+        HARNESS_ERROR
+    }
+
+    fn table() -> HarnessLocalizerV1 {
+        HarnessLocalizerV1 {
+            abi_version: HARNESS_ABI_VERSION,
+            struct_size: std::mem::size_of::<HarnessLocalizerV1>() as u32,
+            name: c"t".as_ptr(),
+            input_width: 0,
+            input_height: 0,
+            max_batch: 1,
+            create: None,
+            localize: None,
+            last_error: Some(no_error),
+            destroy: Some(no_destroy),
+        }
+    }
+
+    fn check(t: HarnessLocalizerV1) -> Result<HarnessLocalizerV1, String> {
+        // SAFETY: `t` is a complete table on the stack.
+        unsafe { check_table(&t) }
+    }
+
+    #[test]
+    fn refuses_incomplete_or_inconsistent_tables() {
+        let err = check(table()).unwrap_err();
+        assert!(err.contains("NULL create, localize;"), "{err}");
+        let err = check(HarnessLocalizerV1 {
+            name: std::ptr::null(),
+            ..table()
+        })
+        .unwrap_err();
+        assert!(err.contains("name"), "{err}");
+        let complete = HarnessLocalizerV1 {
+            create: Some(no_create),
+            localize: Some(no_localize),
+            ..table()
+        };
+        assert!(check(complete).is_ok());
+        let err = check(HarnessLocalizerV1 {
+            max_batch: 0,
+            ..complete
+        })
+        .unwrap_err();
+        assert!(err.contains("max_batch 0"), "{err}");
+        let err = check(HarnessLocalizerV1 {
+            input_width: 224,
+            ..complete
+        })
+        .unwrap_err();
+        assert!(err.contains("224×0 is half native"), "{err}");
+        let larger = HarnessLocalizerV1 {
+            struct_size: 4096,
+            ..table()
+        };
+        // A larger (newer minor) table passes the size check and fails only on the NULLs.
+        assert!(check(larger).unwrap_err().contains("NULL create"));
+        // SAFETY: a null pointer is allowed by the contract.
+        let err = unsafe { check_table(std::ptr::null()) }.unwrap_err();
+        assert!(err.contains("returned NULL"), "{err}");
+    }
+}
