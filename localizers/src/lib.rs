@@ -12,6 +12,7 @@ mod constant;
 mod oracle;
 mod params;
 mod periodicity;
+pub mod plugin;
 mod registry;
 mod resampling;
 mod validate;

@@ -61,6 +61,11 @@ impl<'a> Params<'a> {
         }
     }
 
+    /// The raw JSON value under `name`, for readers of non-numeric parameters (plugin module).
+    pub(crate) fn raw(&self, name: &str) -> Option<&'a Value> {
+        self.given.get(name)
+    }
+
     /// A [`LocalizerError::BadParameter`] for `name` of this localizer.
     pub(crate) fn bad(&self, name: &str, message: String) -> LocalizerError {
         LocalizerError::BadParameter {

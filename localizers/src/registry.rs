@@ -1,7 +1,7 @@
 //! The built-in localizers by name: one table of constructors, used by `harness list` and suites.
 
 use crate::params::{did_you_mean, Params};
-use crate::{Constant, Localizer, LocalizerError, Oracle, Resampling, ResamplingParams};
+use crate::{plugin, Constant, Localizer, LocalizerError, Oracle, Resampling, ResamplingParams};
 use serde_json::{Map as JsonMap, Value};
 
 /// What `harness list` shows about a localizer kind.
@@ -66,6 +66,51 @@ const REGISTRY: &[Entry] = &[
             "score_quantile",
         ],
     },
+    Entry {
+        info: LocalizerInfo {
+            name: "plugin",
+            description: "a shared library speaking the C ABI of localizer-sdk (docs/plugins.md)",
+            params: "path: string, required, the library file; isolate: bool, default false, \
+                     run it in a child process so a crash fails only its images; \
+                     params: object, default {}, passed to the plugin's create",
+        },
+        build: plugin::build::build_plugin,
+        params: &["path", "isolate", "params"],
+    },
+    Entry {
+        info: LocalizerInfo {
+            name: "subprocess",
+            description: "a program in any language speaking the subprocess protocol \
+                          on stdin/stdout (docs/plugins.md)",
+            params: "command: array of strings, required, program and arguments; \
+                     cwd: string, default the harness's working directory; \
+                     params: object, default {}, sent in the handshake",
+        },
+        build: plugin::build::build_subprocess,
+        params: &["command", "cwd", "params"],
+    },
+    Entry {
+        info: LocalizerInfo {
+            name: "torchscript",
+            description: "a traced or scripted PyTorch module through libtorch \
+                          (build feature `torch`)",
+            params: "path: string, required, the .pt file; input_size: [width, height] px, \
+                     default native; device: string, default \"cpu\", or \"cuda\" / a numbered GPU \
+                     as PyTorch writes it",
+        },
+        build: plugin::build::build_torchscript,
+        params: &["path", "input_size", "device"],
+    },
+    Entry {
+        info: LocalizerInfo {
+            name: plugin::SavedMaps::NAME,
+            description: "predictions saved beforehand, one <image id>.png or .npy per image",
+            params: "dir: string, required, the directory; extension: \"png\" or \"npy\", \
+                     default whichever exists",
+        },
+        build: plugin::build::build_saved_maps,
+        params: &["dir", "extension"],
+    },
 ];
 
 fn build_resampling(p: &Params<'_>) -> Result<Box<dyn Localizer>, LocalizerError> {
@@ -128,11 +173,19 @@ mod tests {
                 "{}",
                 e.info.name
             );
-            assert!(
-                build(e.info.name, &JsonMap::new()).is_ok(),
-                "{} defaults",
-                e.info.name
-            );
+            let built = build(e.info.name, &JsonMap::new());
+            // A kind with a required parameter must say which one is missing.
+            match e.info.params.split("; ").find(|p| p.contains("required")) {
+                None => assert!(built.is_ok(), "{} defaults", e.info.name),
+                Some(required) => {
+                    let name = required.split(':').next().unwrap();
+                    assert!(
+                        matches!(&built, Err(LocalizerError::BadParameter { param, .. }) if param == name),
+                        "{} without {name}",
+                        e.info.name
+                    );
+                }
+            }
         }
     }
 }

@@ -124,7 +124,8 @@ fn unknown_kind_suggests_the_closest_and_lists_all() {
     assert!(matches!(e, LocalizerError::Unknown { .. }));
     assert_eq!(
         e.to_string(),
-        "unknown localizer 'oracel'; did you mean 'oracle'?; available: oracle, constant, resampling"
+        "unknown localizer 'oracel'; did you mean 'oracle'?; available: oracle, constant, \
+         resampling, plugin, subprocess, torchscript, saved_maps"
     );
     let msg = build("deeplab_xyz_unrelated", &JsonMap::new())
         .err()
@@ -185,8 +186,23 @@ fn unknown_or_ill_typed_parameter_names_the_allowed_ones() {
 #[test]
 fn available_lists_every_buildable_kind() {
     let names: Vec<&str> = available().iter().map(|i| i.name).collect();
-    assert_eq!(names, ["oracle", "constant", "resampling"]);
-    for info in available() {
+    assert_eq!(
+        names,
+        [
+            "oracle",
+            "constant",
+            "resampling",
+            "plugin",
+            "subprocess",
+            "torchscript",
+            "saved_maps"
+        ]
+    );
+    // The plugin kinds need a path, command or directory (registry tests check the error).
+    for info in available()
+        .into_iter()
+        .filter(|i| !i.params.contains("required"))
+    {
         let localizer = build(info.name, &JsonMap::new()).unwrap();
         assert_eq!(localizer.name(), info.name);
         assert!(!info.description.is_empty());
