@@ -29,7 +29,7 @@ pub struct Aggregate {
     /// `clean`, `disorganize`, `jpeg`, …
     pub test: String,
     pub level: Option<f64>,
-    /// `all` or `generator/property`.
+    /// `all`, `generator/*` (one generator, every property) or `generator/property`.
     pub category: String,
     pub metric: String,
     #[serde(flatten)]

@@ -9,7 +9,7 @@ use crate::results::{Results, ALL};
 use crate::runner::{self, RunError};
 use crate::suite::Suite;
 
-use super::tables::metric_label;
+use super::tables::{is_generator_category, metric_label};
 
 /// A written figure: title and the file stem under `plots/`.
 pub struct Figure {
@@ -55,6 +55,9 @@ fn x_label(test: &str) -> &'static str {
         _ => "level",
     }
 }
+
+/// Categories per bar chart; more are split over several charts.
+const CATEGORIES_PER_CHART: usize = 12;
 
 /// The level at which a degradation changes nothing (the clean image, γ = 100 by definition).
 fn identity_level(test: &str) -> Option<f64> {
@@ -191,41 +194,56 @@ pub fn write_figures(
     }
     // Per-category bars of the clean condition.
     for metric in ["coss", "ssim"] {
-        let mut categories: Vec<&str> = results
+        let categories: Vec<&str> = results
             .aggregates
             .iter()
-            .filter(|a| a.condition == "clean" && a.category != ALL && a.metric == metric)
+            .filter(|a| {
+                a.condition == "clean" && is_generator_category(&a.category) && a.metric == metric
+            })
             .map(|a| a.category.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
             .collect();
-        categories.dedup();
         if categories.len() < 2 {
             continue;
         }
-        let groups: Vec<BarGroup> = categories
-            .iter()
-            .map(|cat| BarGroup {
-                label: cat.to_string(),
-                bars: suite
-                    .localizers
-                    .iter()
-                    .filter_map(|l| {
-                        results
-                            .aggregate(&l.name, "clean", cat, metric)
-                            .map(|s| (l.name.clone(), s.mean, s.ci_low, s.ci_high))
-                    })
-                    .collect(),
-            })
-            .collect();
-        let title = format!("{} per generator/property (clean)", metric_label(metric));
-        let rendered = plots::grouped_bars(&title, metric_label(metric), &groups, None)
-            .map_err(plot_err("categories"))?;
-        save(
-            dir,
-            &format!("categories_{metric}"),
-            title,
-            rendered,
-            &mut figures,
-        )?;
+        // Wide category lists are split so every chart stays legible.
+        let parts = categories.len().div_ceil(CATEGORIES_PER_CHART);
+        for (part, chunk) in categories.chunks(CATEGORIES_PER_CHART).enumerate() {
+            let groups: Vec<BarGroup> = chunk
+                .iter()
+                .map(|cat| BarGroup {
+                    label: cat.to_string(),
+                    bars: suite
+                        .localizers
+                        .iter()
+                        .filter_map(|l| {
+                            results
+                                .aggregate(&l.name, "clean", cat, metric)
+                                .map(|s| (l.name.clone(), s.mean, s.ci_low, s.ci_high))
+                        })
+                        .collect(),
+                })
+                .collect();
+            let (title, stem) = if parts == 1 {
+                (
+                    format!("{} per generator (clean)", metric_label(metric)),
+                    format!("categories_{metric}"),
+                )
+            } else {
+                (
+                    format!(
+                        "{} per generator (clean), part {} of {parts}",
+                        metric_label(metric),
+                        part + 1
+                    ),
+                    format!("categories_{metric}_{}", part + 1),
+                )
+            };
+            let rendered = plots::grouped_bars(&title, metric_label(metric), &groups, None)
+                .map_err(plot_err("categories"))?;
+            save(dir, &stem, title, rendered, &mut figures)?;
+        }
     }
     figures.extend(qualitative(dir, suite, dataset)?);
     Ok(figures)

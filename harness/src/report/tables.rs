@@ -82,15 +82,27 @@ pub fn overall(suite: &Suite, results: &Results, condition: &str) -> Table {
     }
 }
 
-/// Per category under `clean`: categories × localizers for one metric.
-pub fn by_category(suite: &Suite, results: &Results, metric: &str) -> Table {
+/// True for the per-generator categories `generator/*`.
+pub fn is_generator_category(category: &str) -> bool {
+    category.ends_with("/*")
+}
+
+/// Per category under `clean`: categories × localizers for one metric; per generator
+/// (`generator/*`) or per generator and property.
+pub fn by_category(suite: &Suite, results: &Results, metric: &str, per_generator: bool) -> Table {
     let categories: BTreeSet<&str> = results
         .aggregates
         .iter()
         .filter(|a| a.condition == "clean" && a.category != ALL && a.metric == metric)
+        .filter(|a| is_generator_category(&a.category) == per_generator)
         .map(|a| a.category.as_str())
         .collect();
-    let mut header = vec!["generator/property".to_string()];
+    let mut header = vec![if per_generator {
+        "generator"
+    } else {
+        "generator/property"
+    }
+    .to_string()];
     header.extend(suite.localizers.iter().map(|l| l.name.clone()));
     let rows = categories
         .iter()
@@ -154,10 +166,12 @@ pub fn gamma_table(suite: &Suite, results: &Results, test: &str, metric: &str) -
 /// All tables of a report, in order.
 pub fn all_tables(suite: &Suite, results: &Results) -> Vec<Table> {
     let mut tables = vec![overall(suite, results, "clean")];
-    for metric in ["coss", "ssim"] {
-        let t = by_category(suite, results, metric);
-        if t.rows.len() > 1 {
-            tables.push(t);
+    for per_generator in [true, false] {
+        for metric in ["coss", "ssim"] {
+            let t = by_category(suite, results, metric, per_generator);
+            if t.rows.len() > 1 {
+                tables.push(t);
+            }
         }
     }
     let mut tests: Vec<&str> = Vec::new();
