@@ -203,6 +203,10 @@ pub fn build(record: RunRecord<'_>, rows: &[Row]) -> Results {
             {
                 categories.entry(ALL.to_string()).or_default().push(row);
                 categories
+                    .entry(format!("{}/*", row.generator))
+                    .or_default()
+                    .push(row);
+                categories
                     .entry(format!("{}/{}", row.generator, row.property))
                     .or_default()
                     .push(row);

@@ -4,10 +4,11 @@
 //! and embedded in the SVG as `<image>` data URIs, because plotters' SVG backend would otherwise
 //! emit one `<rect>` per pixel. Tiles lie under everything plotters draws.
 
+use base64::Engine as _;
 use plotters::coord::Shift;
 use plotters::prelude::{BitMapBackend, DrawingArea, DrawingBackend, IntoDrawingArea, SVGBackend};
 
-use super::{base64, style, PlotError, Rendered, MAX_SIDE_PX};
+use super::{style, PlotError, Rendered, MAX_SIDE_PX};
 
 /// A raster placed at pixel position (`x`, `y`) of the figure.
 pub(crate) struct Tile {
@@ -107,7 +108,7 @@ fn render_svg<F: Figure>(figure: &F, width: u32, height: u32) -> Result<String, 
             t.y,
             t.image.width(),
             t.image.height(),
-            base64::encode(&png)
+            base64::engine::general_purpose::STANDARD.encode(&png)
         ));
         under.push('\n');
     }
@@ -188,7 +189,10 @@ pub(crate) mod tests {
         }
         check_svg(&out.svg, 40, 30);
         let tile_png = encode_png(image.as_raw(), 5, 4).unwrap();
-        let uri = format!("data:image/png;base64,{}", base64::encode(&tile_png));
+        let uri = format!(
+            "data:image/png;base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(&tile_png)
+        );
         assert!(out.svg.contains(&uri));
         assert!(out
             .svg

@@ -12,7 +12,6 @@
 
 mod axis;
 mod bars;
-mod base64;
 mod canvas;
 mod gamma;
 mod heatmap;

@@ -117,8 +117,13 @@ pub fn by_category(suite: &Suite, results: &Results, metric: &str, per_generator
             row
         })
         .collect();
+    let per = if per_generator {
+        "generator"
+    } else {
+        "generator and property"
+    };
     Table {
-        title: format!("clean, {} per category", metric_label(metric)),
+        title: format!("clean, {} per {per}", metric_label(metric)),
         header,
         rows,
     }

@@ -452,13 +452,5 @@ pub fn render(cfg: &SynthConfig, key: &SampleKey) -> Result<Sample, SynthError> 
 /// `Gray(|X − X'|)` with PIL's integer luma (SPEC §2 ground truth × 255), for previews such as
 /// the contact sheet; the harness derives the evaluation ground truth itself.
 pub fn difference_preview(real: &RgbImage, fake: &RgbImage) -> Result<GrayImage, SynthError> {
-    if real.dimensions() != fake.dimensions() {
-        return Err(SynthError::InvalidConfig(format!(
-            "real is {:?} but fake is {:?}; both must have the same size",
-            real.dimensions(),
-            fake.dimensions()
-        )));
-    }
-    let (w, h) = real.dimensions();
-    Ok(GrayImage::from_raw(w, h, raster::gray_abs_diff(real, fake)).expect("sizes match"))
+    crate::data::difference_gray(real, fake).map_err(|e| SynthError::InvalidConfig(e.to_string()))
 }

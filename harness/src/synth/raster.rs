@@ -262,18 +262,6 @@ pub(crate) fn gaussian_kernel(sigma: f32) -> Vec<f32> {
     k
 }
 
-/// Per-channel absolute difference followed by PIL's integer luma, the SPEC §2 ground truth
-/// before the division by 255.
-pub(crate) fn gray_abs_diff(a: &RgbImage, b: &RgbImage) -> Vec<u8> {
-    a.pixels()
-        .zip(b.pixels())
-        .map(|(p, q)| {
-            let d = |k: usize| (p[k] as i32 - q[k] as i32).unsigned_abs();
-            ((19595 * d(0) + 38470 * d(1) + 7471 * d(2) + 32768) >> 16) as u8
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,13 +292,5 @@ mod tests {
         p.v[4 * 9 + 4] = 1.0;
         let d = p.dilate(2);
         assert_eq!(d.v.iter().filter(|v| **v == 1.0).count(), 25);
-    }
-
-    #[test]
-    fn gray_diff_matches_pil_luma() {
-        // PIL: Image.fromarray(|a-b|).convert("L") for |a-b| = (10, 200, 33) gives 124.
-        let a = RgbImage::from_raw(1, 1, vec![20, 250, 40]).unwrap();
-        let b = RgbImage::from_raw(1, 1, vec![10, 50, 73]).unwrap();
-        assert_eq!(gray_abs_diff(&a, &b), vec![124]);
     }
 }

@@ -7,7 +7,13 @@ use image::RgbImage;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::raster::{gray_abs_diff, Plane};
+use super::raster::Plane;
+
+fn gray_abs_diff(real: &RgbImage, fake: &RgbImage) -> Vec<u8> {
+    crate::data::difference_gray(real, fake)
+        .expect("same size")
+        .into_raw()
+}
 use super::*;
 
 fn small() -> SynthConfig {
