@@ -88,7 +88,8 @@ impl Dataset {
             ..SynthConfig::default()
         };
         let candidates: Vec<ImageRef> = match cfg.source {
-            SourceKind::Synth => synth::catalogue(&synth_cfg, cfg.split)
+            // Interleaved, so every category draws from many identities.
+            SourceKind::Synth => synth::catalogue_interleaved(&synth_cfg, cfg.split)
                 .map(|key| ImageRef {
                     id: key.id(),
                     kind: key.kind,

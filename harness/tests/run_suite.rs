@@ -134,3 +134,43 @@ fn resume_recomputes_only_missing_units_and_gives_the_same_results() {
     assert_eq!(run_dir(&dir.path().join("runs")), out, "resumed in place");
     assert_eq!(results_without_environment(&out), full);
 }
+
+#[test]
+fn an_exported_synthetic_split_runs_through_a_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run(
+        d,
+        &["synth", "--out", "data", "--split", "test", "--count", "12"],
+    );
+    let manifest = std::fs::read_to_string(d.join("data/manifest.csv")).unwrap();
+    assert!(manifest.starts_with("id,split,generator,property,kind,fake,real,mask"));
+    assert_eq!(manifest.lines().count(), 13, "header and 12 rows");
+    let suite = "version: 1\nname: exported\ndata:\n  source: manifest\n  manifest: data/manifest.csv\n  fakes_per_category: 1\n  reals: 5\nevaluation:\n  bootstrap_resamples: 100\nlocalizers: [oracle, constant]\nreport:\n  qualitative: 1\n";
+    std::fs::write(d.join("exported.yaml"), suite).unwrap();
+    run(d, &["run", "exported.yaml", "--out", "runs"]);
+    let out = std::fs::read_dir(d.join("runs/exported"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let results: harness::results::Results =
+        serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(results.dataset["source"], "manifest");
+    assert!(results.dataset["fakes"].as_u64().unwrap() >= 5);
+    assert_eq!(
+        results
+            .aggregate("oracle", "clean", "all", "coss")
+            .unwrap()
+            .mean,
+        1.0
+    );
+    assert_eq!(
+        results
+            .aggregate("oracle", "clean", "all", "psnr")
+            .unwrap()
+            .mean,
+        100.0
+    );
+}

@@ -252,8 +252,17 @@ pub fn write_figures(
 /// Figure 1 (and 7 with disorganization): fake, GT, prediction, overlay for a few images of
 /// distinct categories, per localizer.
 fn qualitative(dir: &Path, suite: &Suite, dataset: &Dataset) -> Result<Vec<Figure>, RunError> {
+    // Distinct generators first (they differ most), then distinct categories.
     let mut chosen: Vec<&ImageRef> = Vec::new();
-    for image in dataset.images.iter().filter(|i| i.is_fake()) {
+    let fakes = || dataset.images.iter().filter(|i| i.is_fake());
+    for image in fakes() {
+        if chosen.len() < suite.qualitative
+            && !chosen.iter().any(|c| c.generator == image.generator)
+        {
+            chosen.push(image);
+        }
+    }
+    for image in fakes() {
         if chosen.len() < suite.qualitative
             && !chosen.iter().any(|c| c.category() == image.category())
         {

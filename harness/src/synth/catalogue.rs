@@ -70,15 +70,18 @@ fn fake_path(key: &SampleKey) -> String {
     format!("{}/fake/{}.png", key.split, key.id())
 }
 
-/// Writes `bytes`-producing output atomically: to a temporary sibling, then renamed.
+/// Writes a PNG atomically (encoded in memory, then `fsutil::write_atomic`).
 fn save_png(img: &RgbImage, path: &Path) -> Result<(), SynthError> {
-    let tmp = path.with_extension("png.tmp");
-    img.save_with_format(&tmp, image::ImageFormat::Png)
-        .map_err(|source| SynthError::Image {
-            path: tmp.clone(),
-            source,
-        })?;
-    std::fs::rename(&tmp, path).map_err(|source| SynthError::Io {
+    let mut bytes = Vec::new();
+    img.write_to(
+        &mut std::io::Cursor::new(&mut bytes),
+        image::ImageFormat::Png,
+    )
+    .map_err(|source| SynthError::Image {
+        path: path.into(),
+        source,
+    })?;
+    crate::fsutil::write_atomic(path, &bytes).map_err(|source| SynthError::Io {
         path: path.into(),
         source,
     })
