@@ -356,3 +356,68 @@ pub fn predict(
     }
     Ok(())
 }
+
+/// `harness gate RUN --baseline FILE [--tolerance T] [--paired] [--update]`.
+pub fn gate(
+    run: &Path,
+    baseline: &Path,
+    tolerance: f64,
+    paired: bool,
+    update: bool,
+) -> Result<(), CommandError> {
+    use crate::gate::{self, GateOptions};
+    if !(0.0..1.0).contains(&tolerance) {
+        return Err(CommandError::config(
+            "--tolerance is a fraction of the baseline, in [0, 1), e.g. 0.01",
+        ));
+    }
+    let (results, rows) = gate::load_run(run).map_err(CommandError::config)?;
+    if update {
+        let bytes = serde_json::to_vec_pretty(&gate::baseline_from(&results, rows))
+            .expect("baseline serializes");
+        crate::fsutil::write_atomic(baseline, &bytes)
+            .map_err(|e| CommandError::runtime(format!("{}: {e}", baseline.display())))?;
+        println!(
+            "wrote baseline {} from {}",
+            baseline.display(),
+            run.display()
+        );
+        return Ok(());
+    }
+    let base = gate::load_baseline(baseline).map_err(CommandError::config)?;
+    let report = gate::gate(
+        baseline,
+        &base,
+        &results,
+        &rows,
+        GateOptions { tolerance, paired },
+    )
+    .map_err(CommandError::config)?;
+    if report.regressions.is_empty() {
+        println!(
+            "gate passed: {} aggregates no worse than {}",
+            report.checked,
+            baseline.display()
+        );
+        return Ok(());
+    }
+    print!(
+        "{}",
+        tables::to_text(&gate::regression_table(&report.regressions))
+    );
+    let metrics: std::collections::BTreeSet<&str> = report
+        .regressions
+        .iter()
+        .map(|r| r.metric.as_str())
+        .collect();
+    Err(CommandError {
+        code: EXIT_REGRESSION,
+        message: format!(
+            "{} of {} aggregates regressed against {} (metrics: {})",
+            report.regressions.len(),
+            report.checked,
+            baseline.display(),
+            metrics.into_iter().collect::<Vec<_>>().join(", ")
+        ),
+    })
+}

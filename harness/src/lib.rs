@@ -8,6 +8,7 @@ pub mod commands;
 pub mod data;
 pub mod dataset;
 pub mod fsutil;
+pub mod gate;
 pub mod plots;
 pub mod report;
 pub mod results;

@@ -85,6 +85,23 @@ enum Command {
         #[arg(long, default_value_t = metrics::DEFAULT_GT_THRESHOLD)]
         gt_threshold: f32,
     },
+    /// Compare a run with a baseline; exit 3 on a metric regression.
+    Gate {
+        /// Run directory (or its results.json).
+        run: PathBuf,
+        /// Baseline file, e.g. results/baselines/smoke.json.
+        #[arg(long)]
+        baseline: PathBuf,
+        /// Allowed drop as a fraction of the baseline mean.
+        #[arg(long, default_value_t = 0.01)]
+        tolerance: f64,
+        /// Fail only when the CI of the per-image paired difference lies below zero.
+        #[arg(long)]
+        paired: bool,
+        /// Write the baseline from the run instead of checking it.
+        #[arg(long)]
+        update: bool,
+    },
     /// Write one 8-bit gray PNG map per image, at the image's size.
     Predict {
         #[arg(long)]
@@ -160,6 +177,13 @@ fn main() -> ExitCode {
             tau,
             gt_threshold,
         } => commands::score(&pred, &gt, json, tau, gt_threshold),
+        Command::Gate {
+            run,
+            baseline,
+            tolerance,
+            paired,
+            update,
+        } => commands::gate(&run, &baseline, tolerance, paired, update),
         Command::Predict {
             localizer,
             weights,

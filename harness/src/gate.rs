@@ -1,0 +1,304 @@
+//! `harness gate`: compares a run against a committed baseline and fails (exit 3) on a metric
+//! regression, so CI can tell a regression from a crash (1) or a usage error (2).
+//!
+//! A baseline is a run's aggregates plus its per-image rows (so `--paired` can test the
+//! per-image differences), tied to the suite configuration and data it came from.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use metrics::Bootstrap;
+use serde::{Deserialize, Serialize};
+
+use crate::results::{Aggregate, Results, ALL, IMAGE_METRICS};
+use crate::rows::Row;
+
+/// Version of the baseline file layout.
+pub const BASELINE_SCHEMA_VERSION: u32 = 1;
+
+/// A committed baseline (`results/baselines/<suite>.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Baseline {
+    pub baseline_schema_version: u32,
+    pub suite_name: String,
+    pub config_hash: String,
+    pub dataset_fingerprint: String,
+    /// Harness version and commit that produced it.
+    pub harness_version: String,
+    pub git_commit: String,
+    pub aggregates: Vec<Aggregate>,
+    pub rows: Vec<Row>,
+}
+
+/// Problems that make a comparison meaningless (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum GateError {
+    #[error("{}: {message}", path.display())]
+    Input { path: PathBuf, message: String },
+    #[error("baseline {} does not match the run: {message}; refresh it with `harness gate RUN --baseline FILE --update` if the change is intended", path.display())]
+    Mismatch { path: PathBuf, message: String },
+}
+
+/// How the run is compared with the baseline.
+#[derive(Debug, Clone, Copy)]
+pub struct GateOptions {
+    /// Allowed drop, as a fraction of the baseline mean (0.01 = 1 %).
+    pub tolerance: f64,
+    /// Fail only when the bootstrap CI of the per-image paired difference lies below zero.
+    pub paired: bool,
+}
+
+/// One failed check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Regression {
+    pub localizer: String,
+    pub condition: String,
+    pub category: String,
+    pub metric: String,
+    pub baseline: f64,
+    pub run: Option<f64>,
+    /// Why it failed.
+    pub reason: String,
+}
+
+/// Result of a gate.
+#[derive(Debug)]
+pub struct GateReport {
+    pub checked: usize,
+    pub regressions: Vec<Regression>,
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<T, GateError> {
+    let bytes = std::fs::read(path).map_err(|e| GateError::Input {
+        path: path.to_path_buf(),
+        message: format!("cannot read the {what}: {e}"),
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| GateError::Input {
+        path: path.to_path_buf(),
+        message: format!("not a valid {what} ({e})"),
+    })
+}
+
+/// The run directory's `results.json` and `per_image.jsonl`.
+pub fn load_run(run: &Path) -> Result<(Results, Vec<Row>), GateError> {
+    let dir = if run.is_file() {
+        run.parent().unwrap_or(Path::new(".")).to_path_buf()
+    } else {
+        run.to_path_buf()
+    };
+    let results: Results = read_json(&dir.join("results.json"), "results.json")?;
+    let rows_path = dir.join("per_image.jsonl");
+    let text = std::fs::read_to_string(&rows_path).map_err(|e| GateError::Input {
+        path: rows_path.clone(),
+        message: format!("cannot read: {e}"),
+    })?;
+    let rows = text
+        .lines()
+        .enumerate()
+        .map(|(i, line)| {
+            serde_json::from_str(line).map_err(|e| GateError::Input {
+                path: rows_path.clone(),
+                message: format!("line {}: {e}", i + 1),
+            })
+        })
+        .collect::<Result<Vec<Row>, _>>()?;
+    Ok((results, rows))
+}
+
+/// Makes a baseline from a run.
+pub fn baseline_from(results: &Results, rows: Vec<Row>) -> Baseline {
+    Baseline {
+        baseline_schema_version: BASELINE_SCHEMA_VERSION,
+        suite_name: results.suite_name.clone(),
+        config_hash: results.config_hash.clone(),
+        dataset_fingerprint: results.dataset_fingerprint.clone(),
+        harness_version: results.harness_version.clone(),
+        git_commit: results.git_commit.clone(),
+        aggregates: results.aggregates.clone(),
+        rows,
+    }
+}
+
+/// Reads and checks a baseline file.
+pub fn load_baseline(path: &Path) -> Result<Baseline, GateError> {
+    let baseline: Baseline = read_json(path, "baseline")?;
+    if baseline.baseline_schema_version != BASELINE_SCHEMA_VERSION {
+        return Err(GateError::Input {
+            path: path.to_path_buf(),
+            message: format!(
+                "baseline schema version {} is not {BASELINE_SCHEMA_VERSION}; refresh the baseline",
+                baseline.baseline_schema_version
+            ),
+        });
+    }
+    if baseline.aggregates.is_empty() {
+        return Err(GateError::Input {
+            path: path.to_path_buf(),
+            message: "the baseline has no aggregates".into(),
+        });
+    }
+    Ok(baseline)
+}
+
+/// Compares a run with a baseline.
+pub fn gate(
+    baseline_path: &Path,
+    baseline: &Baseline,
+    results: &Results,
+    rows: &[Row],
+    options: GateOptions,
+) -> Result<GateReport, GateError> {
+    let mismatch = |message: String| GateError::Mismatch {
+        path: baseline_path.to_path_buf(),
+        message,
+    };
+    if baseline.suite_name != results.suite_name {
+        return Err(mismatch(format!(
+            "it is for suite '{}', the run is '{}'",
+            baseline.suite_name, results.suite_name
+        )));
+    }
+    if baseline.config_hash != results.config_hash {
+        return Err(mismatch(format!(
+            "suite configuration {} differs from the run's {}",
+            baseline.config_hash, results.config_hash
+        )));
+    }
+    if baseline.dataset_fingerprint != results.dataset_fingerprint {
+        return Err(mismatch(
+            "the run evaluated different images (dataset fingerprint differs)".into(),
+        ));
+    }
+    let run_aggregates: BTreeMap<(&str, &str, &str, &str), &Aggregate> = results
+        .aggregates
+        .iter()
+        .map(|a| {
+            (
+                (
+                    a.localizer.as_str(),
+                    a.condition.as_str(),
+                    a.category.as_str(),
+                    a.metric.as_str(),
+                ),
+                a,
+            )
+        })
+        .collect();
+    let mut regressions = Vec::new();
+    for base in &baseline.aggregates {
+        let key = (
+            base.localizer.as_str(),
+            base.condition.as_str(),
+            base.category.as_str(),
+            base.metric.as_str(),
+        );
+        let regression = |run: Option<f64>, reason: String| Regression {
+            localizer: base.localizer.clone(),
+            condition: base.condition.clone(),
+            category: base.category.clone(),
+            metric: base.metric.clone(),
+            baseline: base.summary.mean,
+            run,
+            reason,
+        };
+        let Some(run) = run_aggregates.get(&key) else {
+            regressions.push(regression(None, "missing from the run".into()));
+            continue;
+        };
+        let (b, r) = (base.summary.mean, run.summary.mean);
+        let failed = if options.paired && !IMAGE_METRICS.contains(&base.metric.as_str()) {
+            paired_regression(baseline, rows, base)
+        } else {
+            (r < b - options.tolerance * b.abs()).then(|| {
+                format!(
+                    "dropped by {:.4} (more than {:.1} % of the baseline)",
+                    b - r,
+                    options.tolerance * 100.0
+                )
+            })
+        };
+        if let Some(reason) = failed {
+            regressions.push(regression(Some(r), reason));
+        }
+    }
+    Ok(GateReport {
+        checked: baseline.aggregates.len(),
+        regressions,
+    })
+}
+
+/// With `--paired`: the per-image differences (run − baseline) of one aggregate; a regression
+/// when their bootstrap CI lies entirely below zero.
+fn paired_regression(baseline: &Baseline, rows: &[Row], base: &Aggregate) -> Option<String> {
+    let in_category = |r: &Row| {
+        base.category == ALL
+            || base.category == format!("{}/*", r.generator)
+            || base.category == format!("{}/{}", r.generator, r.property)
+    };
+    let select = |rows: &[Row]| -> BTreeMap<String, f64> {
+        rows.iter()
+            .filter(|r| {
+                r.localizer == base.localizer && r.condition == base.condition && in_category(r)
+            })
+            .filter_map(|r| r.metric(&base.metric).map(|v| (r.id.clone(), v)))
+            .collect()
+    };
+    let before = select(&baseline.rows);
+    let after = select(rows);
+    let (run, base_values): (Vec<f64>, Vec<f64>) = before
+        .iter()
+        .filter_map(|(id, b)| after.get(id).map(|r| (*r, *b)))
+        .unzip();
+    if run.len() < before.len() {
+        return Some(format!(
+            "{} of {} images missing from the run",
+            before.len() - run.len(),
+            before.len()
+        ));
+    }
+    let bootstrap = Bootstrap {
+        seed: 0,
+        ..Bootstrap::default()
+    };
+    let diff = bootstrap.paired_difference(&run, &base_values).ok()?;
+    (diff.ci_high < 0.0).then(|| {
+        format!(
+            "paired difference {:.4} [{:.4}, {:.4}] lies below zero",
+            diff.mean, diff.ci_low, diff.ci_high
+        )
+    })
+}
+
+/// The table of regressions printed by `harness gate`.
+pub fn regression_table(regressions: &[Regression]) -> crate::report::tables::Table {
+    crate::report::tables::Table {
+        title: format!("{} regression(s)", regressions.len()),
+        header: [
+            "metric",
+            "localizer",
+            "condition",
+            "category",
+            "baseline",
+            "run",
+            "why",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: regressions
+            .iter()
+            .map(|r| {
+                vec![
+                    r.metric.clone(),
+                    r.localizer.clone(),
+                    r.condition.clone(),
+                    r.category.clone(),
+                    format!("{:.4}", r.baseline),
+                    r.run
+                        .map(|v| format!("{v:.4}"))
+                        .unwrap_or_else(|| "–".into()),
+                    r.reason.clone(),
+                ]
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,146 @@
+//! `harness gate`: passes on the run it was made from, exits 3 naming the metric when the
+//! baseline is stricter than reality, 0 within tolerance, and 2 on a corrupt or mismatched
+//! baseline.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use serde_json::Value;
+
+fn setup() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let text = TINY_SUITE.replace("GEN", harness::synth::generators()[0].name);
+    std::fs::write(dir.path().join("tiny.yaml"), text).unwrap();
+    let o = harness(dir.path(), &["run", "tiny.yaml", "--out", "runs"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let run = std::fs::read_dir(dir.path().join("runs/tiny"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let o = harness(
+        dir.path(),
+        &[
+            "gate",
+            run.to_str().unwrap(),
+            "--baseline",
+            "base.json",
+            "--update",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    (dir, run)
+}
+
+fn gate(dir: &Path, run: &Path, extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec!["gate", run.to_str().unwrap(), "--baseline", "base.json"];
+    args.extend_from_slice(extra);
+    let o = harness(dir, &args);
+    let (code, err) = code_and_stderr(&o);
+    (code, String::from_utf8_lossy(&o.stdout).into_owned(), err)
+}
+
+/// Edits the baseline JSON in place.
+fn edit(dir: &Path, f: impl FnOnce(&mut Value)) {
+    let path = dir.join("base.json");
+    let mut v: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    f(&mut v);
+    std::fs::write(path, serde_json::to_vec(&v).unwrap()).unwrap();
+}
+
+fn scale_aggregate(v: &mut Value, localizer: &str, metric: &str, factor: f64) {
+    for a in v["aggregates"].as_array_mut().unwrap() {
+        if a["localizer"] == localizer
+            && a["metric"] == metric
+            && a["condition"] == "clean"
+            && a["category"] == "all"
+        {
+            let m = a["mean"].as_f64().unwrap();
+            a["mean"] = (m * factor).into();
+        }
+    }
+}
+
+#[test]
+fn passes_on_its_own_run() {
+    let (dir, run) = setup();
+    let (code, out, err) = gate(dir.path(), &run, &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("gate passed"), "{out}");
+    let (code, out, err) = gate(dir.path(), &run, &["--paired"]);
+    assert_eq!(code, 0, "{out}{err}");
+}
+
+#[test]
+fn a_stricter_baseline_fails_with_exit_3_naming_the_metric() {
+    let (dir, run) = setup();
+    edit(dir.path(), |v| {
+        scale_aggregate(v, "resampling", "coss", 1.2)
+    });
+    let (code, out, err) = gate(dir.path(), &run, &[]);
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(
+        out.contains("coss") && out.contains("resampling") && out.contains("clean"),
+        "{out}"
+    );
+    assert!(err.contains("metrics: coss"), "{err}");
+}
+
+#[test]
+fn a_drop_within_tolerance_passes() {
+    let (dir, run) = setup();
+    edit(dir.path(), |v| {
+        scale_aggregate(v, "resampling", "ssim", 1.005)
+    });
+    let (code, out, err) = gate(dir.path(), &run, &["--tolerance", "0.01"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, _, _) = gate(dir.path(), &run, &["--tolerance", "0.001"]);
+    assert_eq!(code, 3);
+}
+
+#[test]
+fn paired_mode_tests_the_per_image_differences() {
+    let (dir, run) = setup();
+    edit(dir.path(), |v| {
+        for r in v["rows"].as_array_mut().unwrap() {
+            if r["localizer"] == "resampling" && r["condition"] == "clean" && r["coss"].is_f64() {
+                let c = r["coss"].as_f64().unwrap();
+                r["coss"] = (c + 0.05).into();
+            }
+        }
+    });
+    let (code, out, err) = gate(dir.path(), &run, &["--paired"]);
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(out.contains("paired difference"), "{out}");
+}
+
+#[test]
+fn corrupt_or_mismatched_baselines_are_errors_not_passes() {
+    let (dir, run) = setup();
+    let good = std::fs::read(dir.path().join("base.json")).unwrap();
+    std::fs::write(dir.path().join("base.json"), &good[..good.len() / 2]).unwrap();
+    let (code, _, err) = gate(dir.path(), &run, &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("base.json") && err.contains("not a valid baseline"),
+        "{err}"
+    );
+
+    std::fs::write(dir.path().join("base.json"), &good).unwrap();
+    edit(dir.path(), |v| v["config_hash"] = "00000000".into());
+    let (code, _, err) = gate(dir.path(), &run, &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("suite configuration 00000000 differs"),
+        "{err}"
+    );
+
+    std::fs::write(dir.path().join("base.json"), &good).unwrap();
+    edit(dir.path(), |v| v["dataset_fingerprint"] = "x".into());
+    let (code, _, err) = gate(dir.path(), &run, &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("different images"), "{err}");
+}
