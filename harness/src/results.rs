@@ -50,6 +50,19 @@ pub struct Gamma {
     pub summary: Summary,
 }
 
+/// The difference `localizer − reference` of one metric under one condition, paired over the
+/// fake images both scored, with a paired bootstrap CI (SPEC §4: paired when two localizers
+/// are compared).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    pub localizer: String,
+    pub reference: String,
+    pub condition: String,
+    pub metric: String,
+    #[serde(flatten)]
+    pub summary: Summary,
+}
+
 /// A work unit that failed (its localizer's error).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Failure {
@@ -98,6 +111,8 @@ pub struct Results {
     pub localizers: Vec<LocalizerRecord>,
     pub aggregates: Vec<Aggregate>,
     pub gamma: Vec<Gamma>,
+    /// Paired differences between localizers on the same images.
+    pub comparisons: Vec<Comparison>,
     pub failures: Vec<Failure>,
     pub environment: Environment,
 }
@@ -243,6 +258,7 @@ pub fn build(record: RunRecord<'_>, rows: &[Row]) -> Results {
             }
         }
     }
+    let comparisons = compare_localizers(suite, rows);
     let failures = rows
         .iter()
         .filter_map(|r| {
@@ -281,6 +297,7 @@ pub fn build(record: RunRecord<'_>, rows: &[Row]) -> Results {
             .collect(),
         aggregates,
         gamma,
+        comparisons,
         failures,
         environment: record.environment,
     }
@@ -358,6 +375,66 @@ fn gammas(
             };
             if let Ok(s) = b.statistic(scored.len(), stat) {
                 push(metric, s);
+            }
+        }
+    }
+    out
+}
+
+/// Paired differences of every later localizer against every earlier one (the suite's order),
+/// per condition and segmentation metric, over all fake images both scored.
+fn compare_localizers(suite: &Suite, rows: &[Row]) -> Vec<Comparison> {
+    let mut by_key: BTreeMap<(&str, &str), BTreeMap<&str, &Row>> = BTreeMap::new();
+    for row in rows
+        .iter()
+        .filter(|r| r.kind != Kind::Real && r.error.is_none())
+    {
+        by_key
+            .entry((row.localizer.as_str(), row.condition.as_str()))
+            .or_default()
+            .insert(row.id.as_str(), row);
+    }
+    let empty = BTreeMap::new();
+    let mut out = Vec::new();
+    for (j, loc) in suite.localizers.iter().enumerate() {
+        for reference in &suite.localizers[..j] {
+            for condition in &suite.conditions {
+                let mine = by_key
+                    .get(&(loc.name.as_str(), condition.key.as_str()))
+                    .unwrap_or(&empty);
+                let theirs = by_key
+                    .get(&(reference.name.as_str(), condition.key.as_str()))
+                    .unwrap_or(&empty);
+                for metric in SEGMENTATION_METRICS {
+                    let (a, b): (Vec<f64>, Vec<f64>) = mine
+                        .iter()
+                        .filter_map(|(id, r)| {
+                            Some((r.metric(metric)?, theirs.get(id)?.metric(metric)?))
+                        })
+                        .unzip();
+                    if a.is_empty() {
+                        continue;
+                    }
+                    let bootstrap = bootstrap(
+                        suite,
+                        &[
+                            "compare",
+                            &loc.name,
+                            &reference.name,
+                            &condition.key,
+                            metric,
+                        ],
+                    );
+                    if let Ok(summary) = bootstrap.paired_difference(&a, &b) {
+                        out.push(Comparison {
+                            localizer: loc.name.clone(),
+                            reference: reference.name.clone(),
+                            condition: condition.key.clone(),
+                            metric: metric.to_string(),
+                            summary,
+                        });
+                    }
+                }
             }
         }
     }

@@ -78,6 +78,21 @@ fn run_writes_artefacts_and_the_oracle_is_perfect() {
     assert_eq!(get("oracle", "psnr"), 100.0);
     assert!(get("constant", "coss") < 0.99);
     assert!(results.failures.is_empty());
+    let paired = results
+        .comparisons
+        .iter()
+        .find(|c| {
+            c.localizer == "constant"
+                && c.reference == "oracle"
+                && c.condition == "clean"
+                && c.metric == "coss"
+        })
+        .expect("paired comparison of constant against oracle");
+    assert!(
+        paired.summary.ci_high < 0.0,
+        "the constant map is clearly worse than the oracle"
+    );
+    assert!((paired.summary.mean - (get("constant", "coss") - 1.0)).abs() < 1e-12);
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(
         html.contains("data:image/png;base64,"),

@@ -168,9 +168,44 @@ pub fn gamma_table(suite: &Suite, results: &Results, test: &str, metric: &str) -
     })
 }
 
+/// Paired differences between localizers under `clean` (later minus earlier in the suite).
+pub fn comparisons(results: &Results) -> Option<Table> {
+    let rows: Vec<Vec<String>> = results
+        .comparisons
+        .iter()
+        .filter(|c| c.condition == "clean" && ["coss", "psnr", "ssim"].contains(&c.metric.as_str()))
+        .map(|c| {
+            let verdict = if c.summary.ci_low > 0.0 {
+                "better"
+            } else if c.summary.ci_high < 0.0 {
+                "worse"
+            } else {
+                "no clear difference"
+            };
+            vec![
+                format!("{} − {}", c.localizer, c.reference),
+                metric_label(&c.metric).to_string(),
+                c.summary.n.to_string(),
+                cell(Some(&c.summary), &c.metric),
+                verdict.to_string(),
+            ]
+        })
+        .collect();
+    (!rows.is_empty()).then(|| Table {
+        title:
+            "clean: paired differences between localizers, mean [95% CI] over the same fake images"
+                .into(),
+        header: ["comparison", "metric", "n", "difference", "verdict"]
+            .map(String::from)
+            .to_vec(),
+        rows,
+    })
+}
+
 /// All tables of a report, in order.
 pub fn all_tables(suite: &Suite, results: &Results) -> Vec<Table> {
     let mut tables = vec![overall(suite, results, "clean")];
+    tables.extend(comparisons(results));
     for per_generator in [true, false] {
         for metric in ["coss", "ssim"] {
             let t = by_category(suite, results, metric, per_generator);
