@@ -7,7 +7,7 @@ use deeplab_common::{floats, gradient_check, max_abs_diff, ops_json, test_values
 use localizers::models::candle_core::{DType, Device, Tensor, Var};
 use localizers::models::candle_nn::{ModuleT, VarBuilder, VarMap};
 use localizers::models::ops::{
-    bilinear_weights, max_pool2d, max_pool2d_composite, resize_bilinear, MaxPool,
+    bilinear_weights, max_pool2d, max_pool2d_composite, pointwise_conv, resize_bilinear, MaxPool,
 };
 use localizers::models::optim::{Adam, AdamParams};
 use localizers::models::BatchNorm2d;
@@ -101,6 +101,21 @@ fn max_pool_gradients_match_finite_differences() {
             assert!(err < 1e-6, "{name} {pool:?}: relative gradient error {err}");
         }
     }
+}
+
+#[test]
+fn pointwise_conv_equals_conv2d_and_has_correct_gradients() {
+    let x = tensor(test_values(3 * 4 * 5 * 6, 7), &[3, 4, 5, 6]);
+    let k = tensor(test_values(2 * 4, 8), &[2, 4, 1, 1]);
+    let ours = to_f64(&pointwise_conv(&x, &k).unwrap());
+    let candle = to_f64(&x.conv2d(&k, 0, 1, 1, 1).unwrap());
+    assert!(max_abs_diff(&ours, &candle) < 1e-12);
+    let w = tensor(test_values(3 * 2 * 5 * 6, 9), &[3, 2, 5, 6]);
+    let wrt_x = |x: &Tensor| (pointwise_conv(x, &k)? * &w)?.sum_all();
+    let wrt_k = |k: &Tensor| (pointwise_conv(&x, k)? * &w)?.sum_all();
+    assert!(gradient_check(&x, wrt_x, &[0, 11, 59, 200, 359]) < 1e-6);
+    assert!(gradient_check(&k, wrt_k, &[0, 3, 5, 7]) < 1e-6);
+    assert!(pointwise_conv(&x, &tensor(vec![0.0; 6], &[2, 3, 1, 1])).is_err());
 }
 
 #[test]

@@ -138,3 +138,34 @@ fn resnet50_forward_equals_torchvision() {
 fn resnet101_forward_equals_torchvision() {
     check_forward(101, DeepLabV3Config::resnet101());
 }
+
+/// Timing of the localizer's forward pass (run with `--ignored --nocapture`; docs/models.md).
+#[test]
+#[ignore = "timing only"]
+fn resnet50_forward_timing_224() {
+    let mut config = DeepLabV3Config::resnet50();
+    config.aux = false;
+    for (name, config) in [
+        ("resnet50", config),
+        ("resnet18_os16", DeepLabV3Config::resnet18_os16()),
+        ("resnet10_os16_w8", DeepLabV3Config::resnet10_os16_w8()),
+    ] {
+        let (model, _) = localizers::models::new_trainable(config, 0, &Device::Cpu).unwrap();
+        let x = formula_input(224, 224);
+        for run in 0..2 {
+            let start = Instant::now();
+            let out = model.forward_t(&x, false).unwrap();
+            out.out.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            eprintln!(
+                "{name} eval forward 1×3×224×224, run {run}: {:?}",
+                start.elapsed()
+            );
+        }
+        eprintln!(
+            "{name}: {} parameters (aux {}, fake classifier {})",
+            parameter_count(config).unwrap(),
+            config.aux,
+            config.fake_classifier
+        );
+    }
+}

@@ -11,15 +11,16 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::batch_norm::BatchNorm2d;
+use super::conv::Conv;
 use super::ops::{global_avg_pool, resize_bilinear};
 use super::presets::DeepLabV3Config;
-use super::resnet::{conv, ResNet};
+use super::resnet::ResNet;
 
 /// A convolution followed by BatchNorm and ReLU (`nn.Sequential(conv, bn, relu)` under `vb`,
 /// with the convolution at index `conv_index` and the BatchNorm right after it).
 #[derive(Clone, Debug)]
 struct ConvBnRelu {
-    conv: Conv2d,
+    conv: Conv,
     bn: BatchNorm2d,
 }
 
@@ -33,7 +34,7 @@ impl ConvBnRelu {
         vb: VarBuilder,
     ) -> Result<Self> {
         Ok(Self {
-            conv: conv(c_in, c_out, kernel, 1, dilation, vb.pp(conv_index))?,
+            conv: Conv::new(c_in, c_out, kernel, 1, dilation, vb.pp(conv_index))?,
             bn: BatchNorm2d::new(c_out, vb.pp(conv_index + 1))?,
         })
     }

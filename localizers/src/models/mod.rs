@@ -2,6 +2,7 @@
 //! `deeplabv3` localizer. docs/models.md describes the presets and checkpoint formats.
 
 mod batch_norm;
+mod conv;
 mod deeplabv3;
 mod localizer;
 pub mod ops;

@@ -263,3 +263,21 @@ fn strided(x: &Tensor, dim: usize, start: usize, count: usize, stride: usize) ->
     shape.insert(dim + 1, stride);
     x.reshape(shape)?.narrow(dim + 1, 0, 1)?.squeeze(dim + 1)
 }
+
+/// A stride-1, unpadded 1×1 convolution (`weight`: `O×C×1×1`, no bias) of an `N×C×H×W` batch
+/// as one batched matmul; on the CPU this is 2–2.6× faster forward+backward than candle's
+/// im2col `conv2d` (docs/research/models_candle.md §3) and gives the same result.
+pub fn pointwise_conv(x: &Tensor, weight: &Tensor) -> Result<Tensor> {
+    let (n, c, h, w) = x.dims4()?;
+    let (o, c_w, kh, kw) = weight.dims4()?;
+    if (c_w, kh, kw) != (c, 1, 1) {
+        candle_core::bail!(
+            "pointwise_conv: weight {:?} does not fit a 1×1 convolution of {c} channels",
+            weight.dims()
+        );
+    }
+    weight
+        .reshape((o, c))?
+        .broadcast_matmul(&x.reshape((n, c, h * w))?)?
+        .reshape((n, o, h, w))
+}

@@ -6,9 +6,10 @@
 //! statistics in BatchNorm and a max-pool with a gradient.
 
 use candle_core::{Result, Tensor};
-use candle_nn::{Conv2d, Conv2dConfig, ModuleT, VarBuilder};
+use candle_nn::{ModuleT, VarBuilder};
 
 use super::batch_norm::BatchNorm2d;
+use super::conv::Conv;
 use super::ops::{max_pool2d, MaxPool};
 
 /// The residual block type of a ResNet.
@@ -67,31 +68,11 @@ impl ResNetConfig {
     }
 }
 
-/// A bias-free convolution (all ResNet convolutions are followed by BatchNorm).
-pub(crate) fn conv(
-    c_in: usize,
-    c_out: usize,
-    kernel: usize,
-    stride: usize,
-    dilation: usize,
-    vb: VarBuilder,
-) -> Result<Conv2d> {
-    let config = Conv2dConfig {
-        // "same" padding for odd kernels at this dilation, as torchvision's conv3x3/conv1x1.
-        padding: dilation * (kernel / 2),
-        stride,
-        dilation,
-        groups: 1,
-        cudnn_fwd_algo: None,
-    };
-    candle_nn::conv2d_no_bias(c_in, c_out, kernel, config, vb)
-}
-
 /// One residual block: its convolutions, their BatchNorms and the optional projection shortcut.
 #[derive(Clone, Debug)]
 struct Block {
-    convs: Vec<(Conv2d, BatchNorm2d)>,
-    downsample: Option<(Conv2d, BatchNorm2d)>,
+    convs: Vec<(Conv, BatchNorm2d)>,
+    downsample: Option<(Conv, BatchNorm2d)>,
 }
 
 impl Block {
@@ -123,7 +104,7 @@ impl Block {
             .enumerate()
             .map(|(i, (ci, co, k, s, d))| {
                 Ok((
-                    conv(ci, co, k, s, d, vb.pp(format!("conv{}", i + 1)))?,
+                    Conv::new(ci, co, k, s, d, vb.pp(format!("conv{}", i + 1)))?,
                     BatchNorm2d::new(co, vb.pp(format!("bn{}", i + 1)))?,
                 ))
             })
@@ -131,7 +112,7 @@ impl Block {
         let downsample = if stride != 1 || c_in != c_out {
             let vb = vb.pp("downsample");
             Some((
-                conv(c_in, c_out, 1, stride, 1, vb.pp(0))?,
+                Conv::new(c_in, c_out, 1, stride, 1, vb.pp(0))?,
                 BatchNorm2d::new(c_out, vb.pp(1))?,
             ))
         } else {
@@ -160,7 +141,7 @@ impl Block {
 /// A ResNet feature extractor (`conv1, bn1, relu, maxpool, layer1..4`).
 #[derive(Clone, Debug)]
 pub struct ResNet {
-    conv1: Conv2d,
+    conv1: Conv,
     bn1: BatchNorm2d,
     layers: [Vec<Block>; 4],
     config: ResNetConfig,
@@ -184,7 +165,7 @@ impl ResNet {
             );
         }
         // 7×7 stride 2, padding 3.
-        let conv1 = conv(3, config.width, 7, 2, 1, vb.pp("conv1"))?;
+        let conv1 = Conv::new(3, config.width, 7, 2, 1, vb.pp("conv1"))?;
         let bn1 = BatchNorm2d::new(config.width, vb.pp("bn1"))?;
         // torchvision's _make_layer: `dilate` turns the stride into dilation; block 0 of a
         // layer uses the dilation from before the layer, the others the new one.
