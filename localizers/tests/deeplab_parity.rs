@@ -9,7 +9,9 @@ use std::time::Instant;
 use deeplab_common::{fixture_dir, read_f32};
 use localizers::models::candle_core::{DType, Device, Tensor};
 use localizers::models::candle_nn::VarBuilder;
-use localizers::models::{parameter_count, state_dict_shapes, DeepLabV3, DeepLabV3Config};
+use localizers::models::{
+    checkpoint, parameter_count, state_dict_shapes, DeepLabV3, DeepLabV3Config,
+};
 
 /// torchvision's key → shape map, without the integer `num_batches_tracked` buffers.
 fn torchvision_keys(depth: u32) -> BTreeMap<String, Vec<usize>> {
@@ -38,6 +40,21 @@ fn state_dict_names_and_shapes_equal_torchvision() {
         assert_eq!(ours, theirs, "R{depth}: shapes differ");
         // torchvision's sum(p.numel() for p in model.parameters()) with num_classes=1, aux.
         assert_eq!(parameter_count(config).unwrap(), params, "R{depth}");
+        // Without the aux head: torchvision's count less its aux_classifier parameters.
+        let aux_params: usize = theirs
+            .iter()
+            .filter(|(k, _)| k.starts_with("aux_classifier.") && !k.contains("running_"))
+            .map(|(_, dims)| dims.iter().product::<usize>())
+            .sum();
+        let no_aux = DeepLabV3Config {
+            aux: false,
+            ..config
+        };
+        assert_eq!(
+            parameter_count(no_aux).unwrap(),
+            params - aux_params,
+            "R{depth}"
+        );
     }
 }
 
@@ -137,6 +154,61 @@ fn resnet50_forward_equals_torchvision() {
 #[test]
 fn resnet101_forward_equals_torchvision() {
     check_forward(101, DeepLabV3Config::resnet101());
+}
+
+/// The tiny network of make_fixtures.py's `tiny_pth` (width 4, aux and fake classifier).
+fn tiny_config() -> DeepLabV3Config {
+    DeepLabV3Config {
+        aux: true,
+        fake_classifier: true,
+        ..DeepLabV3Config::resnet10_os16_w8().with_width(4)
+    }
+}
+
+#[test]
+fn torch_saved_pth_loads_and_equals_formula_weights() {
+    let config = tiny_config();
+    let path = fixture_dir().join("tiny_w4.pth");
+    let from_pth = DeepLabV3::new(config, 0, checkpoint(&path, &Device::Cpu).unwrap()).unwrap();
+    let tensors: HashMap<String, Tensor> = state_dict_shapes(config)
+        .unwrap()
+        .into_iter()
+        .map(|(name, dims)| {
+            let t = formula_tensor(&name, &dims);
+            (name, t)
+        })
+        .collect();
+    let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
+    let from_formula = DeepLabV3::new(config, 0, vb).unwrap();
+    let x = formula_input(64, 64);
+    let (a, b) = (
+        from_pth.forward_t(&x, false).unwrap(),
+        from_formula.forward_t(&x, false).unwrap(),
+    );
+    let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    assert_eq!(flat(&a.out), flat(&b.out));
+    assert_eq!(flat(a.aux.as_ref().unwrap()), flat(b.aux.as_ref().unwrap()));
+    assert_eq!(
+        flat(a.fake_logit.as_ref().unwrap()),
+        flat(b.fake_logit.as_ref().unwrap())
+    );
+    // A checkpoint of another network is refused with the offending tensor's name.
+    let wrong = DeepLabV3Config::resnet10_os16_w8();
+    let err = DeepLabV3::new(wrong, 0, checkpoint(&path, &Device::Cpu).unwrap()).unwrap_err();
+    assert!(err.to_string().contains("backbone.conv1.weight"), "{err}");
+}
+
+#[test]
+fn checkpoint_rejects_missing_and_unknown_files() {
+    let missing = checkpoint(std::path::Path::new("/nonexistent.pth"), &Device::Cpu);
+    assert!(missing
+        .err()
+        .unwrap()
+        .to_string()
+        .contains("does not exist"));
+    let json = fixture_dir().join("keys_resnet50.json");
+    let unknown = checkpoint(&json, &Device::Cpu).err().unwrap();
+    assert!(unknown.to_string().contains("unknown extension"));
 }
 
 /// Timing of the localizer's forward pass (run with `--ignored --nocapture`; docs/models.md).

@@ -94,7 +94,14 @@ pub fn checkpoint(path: &Path, device: &Device) -> Result<VarBuilder<'static>> {
             // which is the caller's documented contract for weight files.
             unsafe { VarBuilder::from_mmaped_safetensors(&[path], DType::F32, device) }
         }
-        Some("pth" | "pt" | "bin") => VarBuilder::from_pth(path, DType::F32, device),
+        Some("pth" | "pt" | "bin") => VarBuilder::from_pth(path, DType::F32, device).map_err(|e| {
+            candle_core::Error::Msg(format!(
+                "cannot read '{}' as a zip-format PyTorch state dict ({e}); convert it with \
+                 safetensors.torch.save_file(torch.load(path), 'weights.safetensors') \
+                 (legacy files: re-save with torch >= 1.6 first)",
+                path.display()
+            ))
+        }),
         _ => candle_core::bail!(
             "weights file '{}': unknown extension; use .safetensors or a zip-format .pth (convert legacy torch files by re-saving them with torch >= 1.6)",
             path.display()
