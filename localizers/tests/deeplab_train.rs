@@ -98,6 +98,44 @@ fn adam_steps_reduce_l1_loss_deterministically() {
     );
 }
 
+#[test]
+fn training_at_batch_one_keeps_running_statistics_finite() {
+    // The ASPP pooling branch then sees one value per channel (PyTorch raises there).
+    let (model, varmap) =
+        new_trainable(DeepLabV3Config::resnet10_os16_w8(), 1, &Device::Cpu).unwrap();
+    let x = batch().0.narrow(0, 0, 1).unwrap();
+    let out = model.forward_t(&x, true).unwrap();
+    let loss = out.fake_map().unwrap().mean_all().unwrap();
+    let mut adam = Adam::new(varmap.all_vars(), AdamParams::default()).unwrap();
+    adam.backward_step(&loss).unwrap();
+    let data = varmap.data().lock().unwrap();
+    let pooled = data["classifier.0.convs.4.2.running_var"]
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap();
+    assert!(
+        pooled.iter().all(|&v| v == 1.0),
+        "skipped update keeps the initial 1"
+    );
+    let mut checked = 0;
+    for (name, var) in data.iter() {
+        if name.ends_with("running_var") || name.ends_with("running_mean") {
+            let v = var.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            assert!(v.iter().all(|x| x.is_finite()), "{name} not finite");
+            checked += 1;
+        }
+    }
+    assert!(checked > 20);
+    // Other BatchNorms did update (their first running_var moved off 1).
+    let first = data["backbone.bn1.running_var"]
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap();
+    assert!(first.iter().any(|&v| v != 1.0));
+}
+
 fn images(n: usize, size: u32) -> Vec<RgbImage> {
     (0..n)
         .map(|k| {

@@ -72,11 +72,14 @@ impl DeepLabV3Localizer {
                 ),
             )
         })?;
-        if size < 32 || max_batch == 0 {
+        if size < 32 {
             return Err(bad(
                 "size",
-                format!("size must be at least 32 pixels and batch positive, got {size} and {max_batch}"),
+                format!("must be at least 32 pixels (the backbone downsamples 16–32×), got {size}"),
             ));
+        }
+        if max_batch == 0 {
+            return Err(bad("batch", "must be at least 1".to_string()));
         }
         config.aux = false;
         let model = match &weights {
