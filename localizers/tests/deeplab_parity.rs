@@ -211,10 +211,11 @@ fn checkpoint_rejects_missing_and_unknown_files() {
     assert!(unknown.to_string().contains("unknown extension"));
 }
 
-/// Timing of the localizer's forward pass (run with `--ignored --nocapture`; docs/models.md).
+/// Timings of the eval forward pass (batch 1) and a first training step (batch 2) at 224×224
+/// (run with `--ignored --nocapture`; docs/models.md).
 #[test]
 #[ignore = "timing only"]
-fn resnet50_forward_timing_224() {
+fn forward_and_training_step_timing_224() {
     let mut config = DeepLabV3Config::resnet50();
     config.aux = false;
     for (name, config) in [
@@ -222,7 +223,7 @@ fn resnet50_forward_timing_224() {
         ("resnet18_os16", DeepLabV3Config::resnet18_os16()),
         ("resnet10_os16_w8", DeepLabV3Config::resnet10_os16_w8()),
     ] {
-        let (model, _) = localizers::models::new_trainable(config, 0, &Device::Cpu).unwrap();
+        let (model, varmap) = localizers::models::new_trainable(config, 0, &Device::Cpu).unwrap();
         let x = formula_input(224, 224);
         for run in 0..2 {
             let start = Instant::now();
@@ -233,6 +234,23 @@ fn resnet50_forward_timing_224() {
                 start.elapsed()
             );
         }
+        // One training step at batch 2: forward (batch statistics), backward, Adam.
+        let x2 = Tensor::cat(&[x.clone(), x.flip(&[3]).unwrap()], 0).unwrap();
+        let mut adam = localizers::models::optim::Adam::new(
+            varmap.all_vars(),
+            localizers::models::optim::AdamParams::default(),
+        )
+        .unwrap();
+        let start = Instant::now();
+        let loss = model
+            .forward_t(&x2, true)
+            .unwrap()
+            .fake_map()
+            .unwrap()
+            .mean_all()
+            .unwrap();
+        adam.backward_step(&loss).unwrap();
+        eprintln!("{name} training step 2×3×224×224: {:?}", start.elapsed());
         eprintln!(
             "{name}: {} parameters (aux {}, fake classifier {})",
             parameter_count(config).unwrap(),
