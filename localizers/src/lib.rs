@@ -9,6 +9,7 @@ use image::RgbImage;
 pub use metrics::Map;
 
 mod constant;
+pub mod models;
 mod oracle;
 mod params;
 mod periodicity;

@@ -1,0 +1,23 @@
+//! Neural localizers on candle: DeepLabv3 (torchvision-exact, trainable) and FakeLocator's
+//! `deeplabv3` localizer. docs/models.md describes the presets and checkpoint formats.
+
+mod batch_norm;
+mod conv;
+mod deeplabv3;
+mod localizer;
+pub mod ops;
+pub mod optim;
+mod presets;
+pub mod resnet;
+mod weights;
+
+pub use batch_norm::BatchNorm2d;
+pub use deeplabv3::{DeepLabV3, DeepLabV3Output};
+pub use localizer::{DeepLabV3Localizer, Weights, IMAGENET_MEAN, IMAGENET_STD};
+pub use presets::{DeepLabV3Config, PRESETS};
+pub use weights::{checkpoint, init_weights, new_trainable, parameter_count, state_dict_shapes};
+
+/// candle, re-exported so callers use the same version.
+pub use candle_core;
+/// candle-nn, re-exported so callers use the same version.
+pub use candle_nn;

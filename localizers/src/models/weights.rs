@@ -1,0 +1,159 @@
+//! Where DeepLabv3 parameters come from: a seeded initialisation (torchvision's scheme), a
+//! checkpoint file (`.safetensors`, or a zip-format PyTorch `.pth`), or nowhere (shapes only).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use candle_core::{DType, Device, Result, Shape, Tensor};
+use candle_nn::var_builder::SimpleBackend;
+use candle_nn::{Init, VarBuilder, VarMap};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Normal};
+
+use super::deeplabv3::DeepLabV3;
+use super::presets::DeepLabV3Config;
+
+/// Re-draws every variable of `varmap` from a ChaCha stream seeded with `seed`, in name order:
+/// backbone convolutions Kaiming-normal (fan_out, ReLU gain) as torchvision's ResNet; head
+/// convolutions, linear layers and their biases PyTorch's default U(±1/√fan_in); BatchNorm
+/// weight 1, bias 0, running mean 0, running variance 1.
+pub fn init_weights(varmap: &VarMap, seed: u64) -> Result<()> {
+    let data = varmap
+        .data()
+        .lock()
+        .map_err(|_| candle_core::Error::Msg("VarMap lock poisoned".into()))?;
+    let shapes: BTreeMap<&str, Vec<usize>> = data
+        .iter()
+        .map(|(name, var)| (name.as_str(), var.dims().to_vec()))
+        .collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    for (&name, dims) in &shapes {
+        let n: usize = dims.iter().product();
+        let (module, leaf) = name.rsplit_once('.').unwrap_or(("", name));
+        // Layers with a weight of rank ≥ 2 are convolutions or linear layers; rank 1 is BN.
+        let layer_weight = shapes.get(format!("{module}.weight").as_str());
+        let fan_in = |w: &Vec<usize>| w[1..].iter().product::<usize>() as f64;
+        let values: Vec<f32> = match (leaf, layer_weight) {
+            ("running_var", _) => vec![1.0; n],
+            ("running_mean", _) => vec![0.0; n],
+            ("weight", _) if dims.len() == 4 && name.starts_with("backbone.") => {
+                let fan_out = (dims[0] * dims[2] * dims[3]) as f64;
+                let normal = Normal::new(0.0, (2.0 / fan_out).sqrt())
+                    .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+                (0..n).map(|_| normal.sample(&mut rng) as f32).collect()
+            }
+            ("weight", _) if dims.len() >= 2 => uniform(&mut rng, n, fan_in(dims)),
+            ("weight", _) => vec![1.0; n],
+            ("bias", Some(w)) if w.len() >= 2 => uniform(&mut rng, n, fan_in(w)),
+            ("bias", _) => vec![0.0; n],
+            _ => candle_core::bail!("init_weights: no rule for parameter '{name}'"),
+        };
+        let var = &data[name];
+        var.set(&Tensor::from_vec(values, dims.as_slice(), var.device())?.to_dtype(var.dtype())?)?;
+    }
+    Ok(())
+}
+
+/// `n` draws from U(−1/√fan_in, 1/√fan_in) (PyTorch's default for conv and linear layers).
+fn uniform(rng: &mut ChaCha8Rng, n: usize, fan_in: f64) -> Vec<f32> {
+    let bound = 1.0 / fan_in.sqrt();
+    (0..n)
+        .map(|_| rng.random_range(-bound..bound) as f32)
+        .collect()
+}
+
+/// A fresh trainable network: its parameters live in the returned VarMap (save it with
+/// `VarMap::save` as safetensors), initialised by [`init_weights`] from `seed`.
+pub fn new_trainable(
+    config: DeepLabV3Config,
+    seed: u64,
+    device: &Device,
+) -> Result<(DeepLabV3, VarMap)> {
+    let varmap = VarMap::new();
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
+    let model = DeepLabV3::new(config, seed, vb)?;
+    init_weights(&varmap, seed)?;
+    Ok((model, varmap))
+}
+
+/// Opens a checkpoint for [`DeepLabV3::new`]: `.safetensors` (memory-mapped) or a zip-format
+/// PyTorch `.pth`/`.pt` state dict (`torch.save(model.state_dict(), path)`, torch ≥ 1.6).
+/// Extra tensors (e.g. `num_batches_tracked`) are ignored; missing ones are an error.
+pub fn checkpoint(path: &Path, device: &Device) -> Result<VarBuilder<'static>> {
+    if !path.is_file() {
+        candle_core::bail!(
+            "weights file '{}' does not exist; pass the path of a .safetensors or .pth state dict",
+            path.display()
+        );
+    }
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("safetensors") => {
+            // SAFETY: the file is mapped read-only; it must not be truncated while in use,
+            // which is the caller's documented contract for weight files.
+            unsafe { VarBuilder::from_mmaped_safetensors(&[path], DType::F32, device) }
+        }
+        Some("pth" | "pt" | "bin") => VarBuilder::from_pth(path, DType::F32, device).map_err(|e| {
+            candle_core::Error::Msg(format!(
+                "cannot read '{}' as a zip-format PyTorch state dict ({e}); convert it with \
+                 safetensors.torch.save_file(torch.load(path), 'weights.safetensors') \
+                 (legacy files: re-save with torch >= 1.6 first)",
+                path.display()
+            ))
+        }),
+        _ => candle_core::bail!(
+            "weights file '{}': unknown extension; use .safetensors or a zip-format .pth (convert legacy torch files by re-saving them with torch >= 1.6)",
+            path.display()
+        ),
+    }
+}
+
+/// Records the name and shape of every parameter a network asks for, answering with a
+/// broadcast scalar so nothing of that size is allocated.
+#[derive(Default)]
+struct ShapeRecorder {
+    shapes: Arc<Mutex<BTreeMap<String, Vec<usize>>>>,
+}
+
+impl SimpleBackend for ShapeRecorder {
+    fn get(&self, s: Shape, name: &str, _: Init, dtype: DType, dev: &Device) -> Result<Tensor> {
+        self.shapes
+            .lock()
+            .map_err(|_| candle_core::Error::Msg("shape recorder lock poisoned".into()))?
+            .insert(name.to_string(), s.dims().to_vec());
+        Tensor::zeros((), dtype, dev)?.broadcast_as(s)
+    }
+
+    fn get_unchecked(&self, name: &str, _: DType, _: &Device) -> Result<Tensor> {
+        candle_core::bail!("shape recorder: '{name}' requested without a shape")
+    }
+
+    fn contains_tensor(&self, _: &str) -> bool {
+        true
+    }
+}
+
+/// Every parameter and buffer name of the network `config` describes, with its shape, in
+/// torchvision's state-dict naming (without `num_batches_tracked`), computed without
+/// allocating the weights.
+pub fn state_dict_shapes(config: DeepLabV3Config) -> Result<BTreeMap<String, Vec<usize>>> {
+    let recorder = ShapeRecorder::default();
+    let shapes = recorder.shapes.clone();
+    let vb = VarBuilder::from_backend(Box::new(recorder), DType::F32, Device::Cpu);
+    DeepLabV3::new(config, 0, vb)?;
+    let shapes = shapes
+        .lock()
+        .map_err(|_| candle_core::Error::Msg("shape recorder lock poisoned".into()))?
+        .clone();
+    Ok(shapes)
+}
+
+/// Number of trainable parameters (BatchNorm running statistics excluded) of `config`.
+pub fn parameter_count(config: DeepLabV3Config) -> Result<usize> {
+    Ok(state_dict_shapes(config)?
+        .iter()
+        .filter(|(name, _)| !name.ends_with("running_mean") && !name.ends_with("running_var"))
+        .map(|(_, dims)| dims.iter().product::<usize>())
+        .sum())
+}
