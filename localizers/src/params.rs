@@ -37,6 +37,11 @@ impl<'a> Params<'a> {
         Ok(Self { localizer, given })
     }
 
+    /// All given parameters (already checked against the allowed names).
+    pub(crate) fn given(&self) -> &'a JsonMap<String, Value> {
+        self.given
+    }
+
     /// The number under `name`, or `default` when absent; errors if it is not a finite number.
     pub(crate) fn f64_or(&self, name: &str, default: f64) -> Result<f64, LocalizerError> {
         match self.given.get(name) {

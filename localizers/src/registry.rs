@@ -1,5 +1,6 @@
 //! The built-in localizers by name: one table of constructors, used by `harness list` and suites.
 
+use crate::models::DeepLabV3Localizer;
 use crate::params::{did_you_mean, Params};
 use crate::{plugin, Constant, Localizer, LocalizerError, Oracle, Resampling, ResamplingParams};
 use serde_json::{Map as JsonMap, Value};
@@ -110,6 +111,18 @@ const REGISTRY: &[Entry] = &[
         },
         build: plugin::build::build_saved_maps,
         params: &["dir", "extension"],
+    },
+    Entry {
+        info: LocalizerInfo {
+            name: DeepLabV3Localizer::NAME,
+            description: "FakeLocator's DeepLabv3 (torchvision-exact ResNet-50/101, smaller CPU presets) \
+                          with the sigmoid limiting layer (docs/models.md)",
+            params: "preset: resnet50 | resnet101 | resnet18_os16 | resnet10_os16_w8, default resnet50; \
+                     weights: .safetensors or .pth path (else seeded untrained weights); seed: int, default 0; \
+                     device: cpu or cuda (GPU 0; append the index after a colon for another GPU), default cpu; size: int px, default 224; batch: int, default 8",
+        },
+        build: |p| Ok(Box::new(DeepLabV3Localizer::build_from_params(p.given())?)),
+        params: &["preset", "weights", "seed", "device", "size", "batch"],
     },
 ];
 

@@ -125,9 +125,9 @@ fn unknown_kind_suggests_the_closest_and_lists_all() {
     assert_eq!(
         e.to_string(),
         "unknown localizer 'oracel'; did you mean 'oracle'?; available: oracle, constant, \
-         resampling, plugin, subprocess, torchscript, saved_maps"
+         resampling, plugin, subprocess, torchscript, saved_maps, deeplabv3"
     );
-    let msg = build("deeplab_xyz_unrelated", &JsonMap::new())
+    let msg = build("watermark_checker", &JsonMap::new())
         .err()
         .unwrap()
         .to_string();
@@ -195,7 +195,8 @@ fn available_lists_every_buildable_kind() {
             "plugin",
             "subprocess",
             "torchscript",
-            "saved_maps"
+            "saved_maps",
+            "deeplabv3"
         ]
     );
     // The plugin kinds need a path, command or directory (registry tests check the error).
