@@ -37,18 +37,8 @@ pub struct Aggregate {
 }
 
 /// γ of one metric at one condition: `100 · mean(condition) / mean(clean)` over the same images,
-/// with a paired bootstrap CI.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Gamma {
-    pub localizer: String,
-    pub condition: String,
-    pub test: String,
-    pub level: Option<f64>,
-    pub category: String,
-    pub metric: String,
-    #[serde(flatten)]
-    pub summary: Summary,
-}
+/// with a paired bootstrap CI; the same fields as an [`Aggregate`], `summary.mean` being γ.
+pub type Gamma = Aggregate;
 
 /// The difference `localizer − reference` of one metric under one condition, paired over the
 /// fake images both scored, with a paired bootstrap CI (SPEC §4: paired when two localizers

@@ -133,23 +133,8 @@ pub fn score_prediction(
         .score
         .map(f64::from)
         .unwrap_or_else(|| metrics::map_fake_score(&map));
-    let mut row = Row {
-        localizer: localizer.to_string(),
-        condition: condition.key.clone(),
-        id: image.id.clone(),
-        kind: image.kind,
-        generator: image.generator.clone(),
-        property: image.property.clone(),
-        coss: None,
-        psnr: None,
-        ssim: None,
-        pixel_auc: None,
-        f1: None,
-        iou: None,
-        score: Some(score),
-        error: None,
-        input_sha256: String::new(),
-    };
+    let mut row = empty_row(localizer, condition, image);
+    row.score = Some(score);
     if image.is_fake() {
         let e = &suite.evaluation;
         match metrics::segmentation_scores(&map, ground_truth, e.tau, e.gt_threshold) {
@@ -169,6 +154,14 @@ pub fn score_prediction(
 
 fn failed_row(localizer: &str, condition: &Condition, image: &ImageRef, error: String) -> Row {
     Row {
+        error: Some(error),
+        ..empty_row(localizer, condition, image)
+    }
+}
+
+/// A row with the unit's identity and no values yet.
+fn empty_row(localizer: &str, condition: &Condition, image: &ImageRef) -> Row {
+    Row {
         localizer: localizer.to_string(),
         condition: condition.key.clone(),
         id: image.id.clone(),
@@ -182,7 +175,7 @@ fn failed_row(localizer: &str, condition: &Condition, image: &ImageRef, error: S
         f1: None,
         iou: None,
         score: None,
-        error: Some(error),
+        error: None,
         input_sha256: String::new(),
     }
 }

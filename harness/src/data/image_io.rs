@@ -102,38 +102,32 @@ pub fn load_map(path: &Path) -> Result<Map, DataError> {
     Ok(Map::from_raw(w, h, data).expect("one value per pixel"))
 }
 
-/// Writes an 8-bit gray PNG atomically.
-pub fn save_gray_png(path: &Path, gray: &GrayImage) -> Result<(), DataError> {
+/// Encodes an image as PNG and writes it atomically.
+fn save_png<P>(path: &Path, img: &image::ImageBuffer<P, Vec<u8>>) -> Result<(), DataError>
+where
+    P: image::PixelWithColorType<Subpixel = u8>,
+{
+    let write_error = |reason: String| DataError::Write {
+        path: path.to_path_buf(),
+        reason,
+    };
     let mut bytes = Vec::new();
-    gray.write_to(
+    img.write_to(
         &mut std::io::Cursor::new(&mut bytes),
         image::ImageFormat::Png,
     )
-    .map_err(|e| DataError::Write {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
-    crate::fsutil::write_atomic(path, &bytes).map_err(|e| DataError::Write {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })
+    .map_err(|e| write_error(e.to_string()))?;
+    crate::fsutil::write_atomic(path, &bytes).map_err(|e| write_error(e.to_string()))
+}
+
+/// Writes an 8-bit gray PNG atomically.
+pub fn save_gray_png(path: &Path, gray: &GrayImage) -> Result<(), DataError> {
+    save_png(path, gray)
 }
 
 /// Writes an RGB PNG atomically.
 pub fn save_rgb_png(path: &Path, rgb: &RgbImage) -> Result<(), DataError> {
-    let mut bytes = Vec::new();
-    rgb.write_to(
-        &mut std::io::Cursor::new(&mut bytes),
-        image::ImageFormat::Png,
-    )
-    .map_err(|e| DataError::Write {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
-    crate::fsutil::write_atomic(path, &bytes).map_err(|e| DataError::Write {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })
+    save_png(path, rgb)
 }
 
 #[cfg(test)]
