@@ -15,12 +15,7 @@ fn setup() -> (tempfile::TempDir, PathBuf) {
     std::fs::write(dir.path().join("tiny.yaml"), text).unwrap();
     let o = harness(dir.path(), &["run", "tiny.yaml", "--out", "runs"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let run = std::fs::read_dir(dir.path().join("runs/tiny"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let run = single_run(&dir.path().join("runs/tiny"));
     let o = harness(
         dir.path(),
         &[

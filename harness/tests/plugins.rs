@@ -70,14 +70,8 @@ report:
     let (code, err) = code_and_stderr(&out);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("work units failed"), "{err}");
-    let run = std::fs::read_dir(dir.path().join("runs/crash"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let results: harness::results::Results =
-        serde_json::from_slice(&std::fs::read(run.join("results.json")).unwrap()).unwrap();
+    let run = single_run(&dir.path().join("runs/crash"));
+    let results = read_results(&run);
     assert!(!results.failures.is_empty());
     assert!(results.failures.iter().all(|f| f.localizer == "crasher"));
     assert!(

@@ -69,8 +69,7 @@ fn run_writes_artefacts_and_the_oracle_is_perfect() {
         .file_name()
         .to_string_lossy()
         .starts_with("qualitative_oracle_clean")));
-    let results: harness::results::Results =
-        serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+    let results = read_results(&out);
     let get =
         |loc: &str, metric: &str| results.aggregate(loc, "clean", "all", metric).unwrap().mean;
     assert_eq!(get("oracle", "coss"), 1.0);
@@ -164,14 +163,8 @@ fn an_exported_synthetic_split_runs_through_a_manifest() {
     let suite = "version: 1\nname: exported\ndata:\n  source: manifest\n  manifest: data/manifest.csv\n  fakes_per_category: 1\n  reals: 5\nevaluation:\n  bootstrap_resamples: 100\nlocalizers: [oracle, constant]\nreport:\n  qualitative: 1\n";
     std::fs::write(d.join("exported.yaml"), suite).unwrap();
     run(d, &["run", "exported.yaml", "--out", "runs"]);
-    let out = std::fs::read_dir(d.join("runs/exported"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let results: harness::results::Results =
-        serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+    let out = single_run(&d.join("runs/exported"));
+    let results = read_results(&out);
     assert_eq!(results.dataset["source"], "manifest");
     assert!(results.dataset["fakes"].as_u64().unwrap() >= 5);
     assert_eq!(

@@ -65,3 +65,18 @@ tests:
 report:
   qualitative: 2
 ";
+
+/// The one run directory under `runs/<suite>` (tests start from an empty output directory).
+pub fn single_run(suite_dir: &Path) -> PathBuf {
+    std::fs::read_dir(suite_dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path()
+}
+
+/// A run's `results.json`.
+pub fn read_results(run: &Path) -> harness::results::Results {
+    serde_json::from_slice(&std::fs::read(run.join("results.json")).unwrap()).unwrap()
+}
