@@ -9,12 +9,14 @@ pub mod ops;
 pub mod optim;
 mod presets;
 pub mod resnet;
+mod trainable;
 mod weights;
 
 pub use batch_norm::BatchNorm2d;
 pub use deeplabv3::{DeepLabV3, DeepLabV3Output};
 pub use localizer::{DeepLabV3Localizer, Weights, IMAGENET_MEAN, IMAGENET_STD};
 pub use presets::{DeepLabV3Config, PRESETS};
+pub use trainable::{build_trainable, ModelSpec, TrainOutput, TrainableNet, TRAINABLE_KINDS};
 pub use weights::{checkpoint, init_weights, new_trainable, parameter_count, state_dict_shapes};
 
 /// candle, re-exported so callers use the same version.

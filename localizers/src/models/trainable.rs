@@ -1,0 +1,87 @@
+//! What `harness train` needs from a network, so that one training loop (losses, optimiser,
+//! checkpoints) serves every model family.
+
+use candle_core::{Device, Result, Tensor};
+use candle_nn::VarMap;
+
+use super::deeplabv3::DeepLabV3;
+use super::presets::{DeepLabV3Config, PRESETS};
+use super::weights::new_trainable;
+use super::{IMAGENET_MEAN, IMAGENET_STD};
+
+/// One forward pass in training form: logits, before any sigmoid or softmax.
+#[derive(Clone, Debug)]
+pub struct TrainOutput {
+    /// Fake-region logits `N×1×h×w`; the map is their sigmoid. `h×w` may be smaller than the
+    /// input (Stehouwer's 19×19): losses compare with the ground truth resized bilinearly to it.
+    pub map_logits: Tensor,
+    /// Image-level logits when the model has a classifier: `N×1` (sigmoid, fake = 1) or `N×2`
+    /// (softmax over real, fake).
+    pub class_logits: Option<Tensor>,
+}
+
+/// A network `harness train` can train.
+pub trait TrainableNet {
+    /// Runs an `N×3×H×W` batch already normalised with [`TrainableNet::normalization`];
+    /// `train` selects batch statistics, running-statistic updates and dropout.
+    fn forward_train(&self, x: &Tensor, train: bool) -> Result<TrainOutput>;
+
+    /// Per-channel (mean, std) that RGB values in [0, 1] are normalised with.
+    fn normalization(&self) -> ([f32; 3], [f32; 3]);
+}
+
+impl TrainableNet for DeepLabV3 {
+    fn forward_train(&self, x: &Tensor, train: bool) -> Result<TrainOutput> {
+        let output = self.forward_t(x, train)?;
+        Ok(TrainOutput {
+            map_logits: output.out,
+            class_logits: output.fake_logit,
+        })
+    }
+
+    fn normalization(&self) -> ([f32; 3], [f32; 3]) {
+        (IMAGENET_MEAN, IMAGENET_STD)
+    }
+}
+
+/// Model families `harness train` builds, as `kind` in a training config.
+pub const TRAINABLE_KINDS: [&str; 2] = ["deeplabv3", "stehouwer"];
+
+/// Which network to train.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ModelSpec {
+    /// One of [`TRAINABLE_KINDS`].
+    pub kind: String,
+    /// A preset of that family (`deeplabv3`: [`PRESETS`]).
+    pub preset: String,
+    /// Build the image-level classifier head (trained with BCE/cross-entropy beside the map).
+    pub classifier: bool,
+}
+
+/// Builds a freshly initialised network from `spec` with every parameter in the returned
+/// VarMap (its names are the checkpoint's tensor names), initialised from `seed`.
+pub fn build_trainable(
+    spec: &ModelSpec,
+    seed: u64,
+    device: &Device,
+) -> Result<(Box<dyn TrainableNet>, VarMap)> {
+    match spec.kind.as_str() {
+        "deeplabv3" => {
+            let mut config = DeepLabV3Config::preset(&spec.preset).ok_or_else(|| {
+                candle_core::Error::Msg(format!(
+                    "unknown deeplabv3 preset '{}'; available: {}",
+                    spec.preset,
+                    PRESETS.join(", ")
+                ))
+            })?;
+            config.aux = false;
+            config.fake_classifier = spec.classifier;
+            let (model, varmap) = new_trainable(config, seed, device)?;
+            Ok((Box::new(model), varmap))
+        }
+        other => candle_core::bail!(
+            "unknown model kind '{other}'; available: {}",
+            TRAINABLE_KINDS.join(", ")
+        ),
+    }
+}
