@@ -59,6 +59,13 @@ impl Dropout {
         }
     }
 
+    /// Restarts the mask stream from `seed`.
+    fn reseed(&self, seed: u64) {
+        // A poisoned lock only means a panic elsewhere; the stream is replaced either way.
+        let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
+        *rng = ChaCha8Rng::seed_from_u64(seed);
+    }
+
     fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         if !train || self.p == 0.0 {
             return Ok(x.clone());
@@ -207,6 +214,11 @@ impl DeepLabV3Output {
     }
 }
 
+/// The auxiliary head's dropout stream: a different one from the ASPP dropout's.
+fn aux_dropout_seed(dropout_seed: u64) -> u64 {
+    dropout_seed ^ 0x9e37_79b9_7f4a_7c15
+}
+
 /// DeepLabv3 with a ResNet backbone; parameter names equal torchvision's state-dict keys
 /// (`backbone.*`, `classifier.*`, `aux_classifier.*`) plus `fake_classifier.{weight,bias}`.
 #[derive(Debug)]
@@ -234,8 +246,7 @@ impl DeepLabV3 {
             .aux
             .then(|| {
                 let c3 = config.backbone.layer3_channels();
-                // A different stream from the ASPP dropout's.
-                let seed = dropout_seed ^ 0x9e37_79b9_7f4a_7c15;
+                let seed = aux_dropout_seed(dropout_seed);
                 FcnHead::new(c3, &config, seed, vb.pp("aux_classifier"))
             })
             .transpose()?;
@@ -250,6 +261,15 @@ impl DeepLabV3 {
             fake_classifier,
             config,
         })
+    }
+
+    /// Restarts the dropout mask streams as [`DeepLabV3::new`] with `dropout_seed` would, so a
+    /// training run can seed each step's masks (and resume exactly).
+    pub fn reseed_dropout(&self, dropout_seed: u64) {
+        self.classifier.aspp.dropout.reseed(dropout_seed);
+        if let Some(aux) = &self.aux_classifier {
+            aux.dropout.reseed(aux_dropout_seed(dropout_seed));
+        }
     }
 
     /// The variant this network was built from.

@@ -5,6 +5,7 @@ mod batch_norm;
 mod conv;
 mod deeplabv3;
 mod localizer;
+pub mod losses;
 pub mod ops;
 pub mod optim;
 mod presets;

@@ -28,6 +28,10 @@ pub trait TrainableNet {
 
     /// Per-channel (mean, std) that RGB values in [0, 1] are normalised with.
     fn normalization(&self) -> ([f32; 3], [f32; 3]);
+
+    /// Restarts every random stream used in training mode (dropout) from `seed`; the trainer
+    /// calls it before each step so a resumed run draws what an uninterrupted one would.
+    fn reseed(&self, seed: u64);
 }
 
 impl TrainableNet for DeepLabV3 {
@@ -41,6 +45,10 @@ impl TrainableNet for DeepLabV3 {
 
     fn normalization(&self) -> ([f32; 3], [f32; 3]) {
         (IMAGENET_MEAN, IMAGENET_STD)
+    }
+
+    fn reseed(&self, seed: u64) {
+        self.reseed_dropout(seed)
     }
 }
 
