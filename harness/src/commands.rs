@@ -11,6 +11,7 @@ use crate::run::{self, Resume, RunOptions};
 use crate::runner::RunError;
 use crate::suite::Suite;
 use crate::synth::{self, Split, SynthConfig};
+use crate::train::{self, TrainConfig, TrainError, TrainOptions};
 
 /// Exit code of a metric regression found by the gate.
 pub const EXIT_REGRESSION: i32 = 3;
@@ -48,6 +49,53 @@ impl From<RunError> for CommandError {
             _ => CommandError::runtime(e),
         }
     }
+}
+
+/// `harness train`.
+pub fn train(
+    config_path: &Path,
+    out: Option<PathBuf>,
+    fresh: bool,
+    progress: bool,
+    stop_after: Option<usize>,
+) -> Result<(), CommandError> {
+    let config = TrainConfig::load(config_path).map_err(CommandError::config)?;
+    let outcome = train::train(
+        &config,
+        &TrainOptions {
+            out,
+            fresh,
+            progress,
+            stop_after,
+        },
+    )
+    .map_err(|e| match e {
+        TrainError::Config(_) | TrainError::Dataset(DatasetError::Selection(_)) => {
+            CommandError::config(e)
+        }
+        _ => CommandError::runtime(e),
+    })?;
+    let m = &outcome.best_metrics;
+    if outcome.steps_run == 0 {
+        println!("already trained: {}", outcome.dir.display());
+    }
+    if !outcome.finished {
+        println!(
+            "stopped at step {} of {}; run the same command again to continue",
+            outcome.step, config.steps
+        );
+    }
+    println!(
+        "selected step {} (val loss {:.4}, COSS {:.4}{}{}); {:.0} s of training",
+        outcome.best_step,
+        m.loss,
+        m.coss,
+        m.ssim.map(|s| format!(", SSIM {s:.4}")).unwrap_or_default(),
+        m.acc.map(|a| format!(", ACC {a:.3}")).unwrap_or_default(),
+        outcome.wall_s
+    );
+    println!("weights: {}", outcome.best.display());
+    Ok(())
 }
 
 /// `harness run`.

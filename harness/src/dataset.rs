@@ -8,7 +8,7 @@ use metrics::Map;
 use serde::Serialize;
 
 use crate::data::{self, DataError, Manifest, ManifestEntry};
-use crate::suite::{DataConfig, SourceKind, Suite};
+use crate::suite::{DataConfig, SourceKind};
 use crate::synth::{self, Kind, SampleKey, SynthConfig};
 
 /// One selected image.
@@ -80,8 +80,7 @@ pub enum DatasetError {
 impl Dataset {
     /// Selects the suite's images: up to `fakes_per_category` fakes of each selected
     /// (generator, property), from distinct identities first, and `reals` real images.
-    pub fn open(suite: &Suite) -> Result<Dataset, DatasetError> {
-        let cfg = &suite.data;
+    pub fn open(cfg: &DataConfig) -> Result<Dataset, DatasetError> {
         let synth_cfg = SynthConfig {
             seed: cfg.synth_seed,
             size: cfg.synth_size,

@@ -17,3 +17,4 @@ pub mod run;
 pub mod runner;
 pub mod suite;
 pub mod synth;
+pub mod train;

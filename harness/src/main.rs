@@ -38,6 +38,23 @@ enum Command {
         #[arg(long)]
         no_progress: bool,
     },
+    /// Train a model (deeplabv3, stehouwer) from a training config; resumes an interrupted run.
+    Train {
+        /// Training config YAML, e.g. configs/deeplabv3_synth.yaml.
+        config: PathBuf,
+        /// Output directory (default results/train/<name>-<config hash>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Start over instead of resuming or reusing a finished run.
+        #[arg(long)]
+        fresh: bool,
+        /// Never draw a progress bar.
+        #[arg(long)]
+        no_progress: bool,
+        /// Stop after this many steps in total (with a checkpoint); rerun to continue.
+        #[arg(long, value_name = "STEPS")]
+        stop_after: Option<usize>,
+    },
     /// Write the synthetic benchmark as PNGs plus a manifest.csv.
     Synth {
         #[arg(long)]
@@ -152,6 +169,13 @@ fn main() -> ExitCode {
             };
             commands::run(&suite, &out, resume, !no_progress)
         }
+        Command::Train {
+            config,
+            out,
+            fresh,
+            no_progress,
+            stop_after,
+        } => commands::train(&config, out, fresh, !no_progress, stop_after),
         Command::Synth {
             out,
             splits,

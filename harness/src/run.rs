@@ -98,7 +98,7 @@ pub fn run(suite: &Suite, options: &RunOptions) -> Result<RunOutcome, RunError> 
     let started = Instant::now();
     let started_utc = chrono::Utc::now();
     // Validate the data (a broken manifest is reported in full) before creating anything.
-    let dataset = Dataset::open(suite)?;
+    let dataset = Dataset::open(&suite.data)?;
     let resumed = resume_dir(suite, options)?;
     let dir = match &resumed {
         Some(dir) => dir.clone(),

@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
+use degradations::TilePermutation;
 use image::RgbImage;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use localizers::{InputSize, Localizer, LocalizerInput, Prediction};
@@ -62,7 +63,6 @@ pub fn prepare(
     loaded: &LoadedImage,
     condition: &Condition,
 ) -> Result<Prepared, String> {
-    let (w, h) = loaded.fake.dimensions();
     let (degraded, tiles) = match &condition.degradation {
         None => (loaded.fake.clone(), None),
         Some(d) => {
@@ -73,40 +73,55 @@ pub fn prepare(
             (out.image, out.tiles)
         }
     };
-    let native_gt = if let Some(mask) = &loaded.mask {
-        match &tiles {
-            Some(t) => t.apply(mask),
-            None => mask.clone(),
-        }
-    } else {
-        match image.kind {
-            Kind::Real => data::constant_map(w, h, 0.0),
-            Kind::Entire => data::constant_map(w, h, 1.0),
-            Kind::Partial => {
-                let real = loaded
-                    .real
-                    .as_ref()
-                    .ok_or_else(|| format!("{}: no real source image", image.id))?;
-                let gt = match suite.ground_truth {
-                    GroundTruthPolicy::Degraded => {
-                        let real = match &tiles {
-                            Some(t) => t.apply(real),
-                            None => real.clone(),
-                        };
-                        data::ground_truth(&real, &degraded)
-                    }
-                    GroundTruthPolicy::Clean => data::ground_truth(real, &loaded.fake)
-                        .map(|gt| tiles.as_ref().map(|t| t.apply(&gt)).unwrap_or(gt)),
-                };
-                gt.map_err(|e| format!("{}: {e}", image.id))?
-            }
-        }
-    };
+    let native_gt =
+        native_ground_truth(image, loaded, &degraded, tiles.as_ref(), suite.ground_truth)?;
     let size = suite.evaluation.size;
     Ok(Prepared {
         image: degraded,
         ground_truth: data::resize_map_area(&native_gt, size, size),
     })
+}
+
+/// Ground truth at the native size of an image presented as `degraded` (the clean fake when
+/// nothing was applied), with `tiles` the disorganization permutation if any: a manifest mask
+/// as given, zeros for a real image, ones for full synthesis, eq. 2 for a partial manipulation
+/// (from the degraded or the clean pair, per `policy`).
+pub fn native_ground_truth(
+    image: &ImageRef,
+    loaded: &LoadedImage,
+    degraded: &RgbImage,
+    tiles: Option<&TilePermutation>,
+    policy: GroundTruthPolicy,
+) -> Result<Map, String> {
+    let (w, h) = loaded.fake.dimensions();
+    if let Some(mask) = &loaded.mask {
+        return Ok(match tiles {
+            Some(t) => t.apply(mask),
+            None => mask.clone(),
+        });
+    }
+    match image.kind {
+        Kind::Real => Ok(data::constant_map(w, h, 0.0)),
+        Kind::Entire => Ok(data::constant_map(w, h, 1.0)),
+        Kind::Partial => {
+            let real = loaded
+                .real
+                .as_ref()
+                .ok_or_else(|| format!("{}: no real source image", image.id))?;
+            let gt = match policy {
+                GroundTruthPolicy::Degraded => {
+                    let real = match tiles {
+                        Some(t) => t.apply(real),
+                        None => real.clone(),
+                    };
+                    data::ground_truth(&real, degraded)
+                }
+                GroundTruthPolicy::Clean => data::ground_truth(real, &loaded.fake)
+                    .map(|gt| tiles.map(|t| t.apply(&gt)).unwrap_or(gt)),
+            };
+            gt.map_err(|e| format!("{}: {e}", image.id))
+        }
+    }
 }
 
 /// The image a localizer sees, resized to its declared input size.

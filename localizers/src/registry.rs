@@ -116,10 +116,11 @@ const REGISTRY: &[Entry] = &[
         info: LocalizerInfo {
             name: DeepLabV3Localizer::NAME,
             description: "FakeLocator's DeepLabv3 (torchvision-exact ResNet-50/101, smaller CPU presets) \
-                          with the sigmoid limiting layer (docs/models.md)",
-            params: "preset: resnet50 | resnet101 | resnet18_os16 | resnet10_os16_w8, default resnet50; \
-                     weights: .safetensors or .pth path (else seeded untrained weights); seed: int, default 0; \
-                     device: cpu or cuda (GPU 0; append the index after a colon for another GPU), default cpu; size: int px, default 224; batch: int, default 8",
+                          with the sigmoid limiting layer; default: the bundled checkpoint trained on the synthetic benchmark (docs/models.md)",
+            params: "weights: bundled (default) | none (seeded, untrained) | .safetensors or .pth path; \
+                     preset: resnet50 | resnet101 | resnet18_os16 | resnet10_os16_w8, default the checkpoint's (else resnet50); \
+                     seed: int, default 0, with weights none; size: int px, default the checkpoint's training size (else 224); \
+                     device: cpu or cuda (GPU 0; append the index after a colon for another GPU), default cpu; batch: int, default 8",
         },
         build: |p| Ok(Box::new(DeepLabV3Localizer::build_from_params(p.given())?)),
         params: &["preset", "weights", "seed", "device", "size", "batch"],

@@ -169,8 +169,7 @@ fn localize(
 
 #[test]
 fn localizer_outputs_sigmoid_maps_and_reloads_saved_weights() {
-    let params =
-        serde_json::json!({"preset": "resnet10_os16_w8", "seed": 3, "size": 48, "batch": 2});
+    let params = serde_json::json!({"weights": "none", "preset": "resnet10_os16_w8", "seed": 3, "size": 48, "batch": 2});
     let mut seeded = DeepLabV3Localizer::build_from_params(params.as_object().unwrap()).unwrap();
     assert_eq!(
         seeded.input_size(),
@@ -256,8 +255,14 @@ fn localizer_reports_bad_parameters() {
         DeepLabV3Localizer::build_from_params(v.as_object().unwrap()).unwrap_err()
     };
     let message = |e: LocalizerError| e.to_string();
-    assert!(message(build(serde_json::json!({"preset": "resnet51"})))
-        .contains("did you mean 'resnet50'"));
+    assert!(message(build(
+        serde_json::json!({"weights": "none", "preset": "resnet51"})
+    ))
+    .contains("did you mean 'resnet50'"));
+    // The bundled checkpoint records its preset; another one is refused.
+    assert!(message(build(serde_json::json!({"preset": "resnet50"})))
+        .contains("differs from the checkpoint's preset"));
+    assert!(message(build(serde_json::json!({"seed": 3}))).contains("weights: none"));
     assert!(
         message(build(serde_json::json!({"presets": "resnet50"}))).contains("unknown parameter")
     );
@@ -288,7 +293,7 @@ fn localizer_reports_bad_parameters() {
 
 #[test]
 fn localizer_rejects_images_of_the_wrong_size() {
-    let params = serde_json::json!({"preset": "resnet10_os16_w8", "size": 32});
+    let params = serde_json::json!({"weights": "none", "preset": "resnet10_os16_w8", "size": 32});
     let mut localizer = DeepLabV3Localizer::build_from_params(params.as_object().unwrap()).unwrap();
     let image = RgbImage::new(40, 32);
     let err = localizer
@@ -299,4 +304,32 @@ fn localizer_rejects_images_of_the_wrong_size() {
         }])
         .unwrap_err();
     assert!(err.to_string().contains("expected 32×32"), "{err}");
+}
+
+#[test]
+fn default_weights_are_the_bundled_checkpoint_with_its_recorded_preset_and_size() {
+    use localizers::models::{checkpoint_metadata, BUNDLED_DEEPLABV3};
+    let recorded = checkpoint_metadata(BUNDLED_DEEPLABV3).unwrap();
+    assert_eq!(recorded["harness.kind"], "deeplabv3");
+    let size: u32 = recorded["harness.input_size"].parse().unwrap();
+    let mut bundled = DeepLabV3Localizer::build_from_params(&serde_json::Map::new()).unwrap();
+    assert_eq!(
+        bundled.input_size(),
+        InputSize::Fixed {
+            width: size,
+            height: size
+        }
+    );
+    assert_eq!(
+        bundled.model().config().backbone,
+        DeepLabV3Config::preset(&recorded["harness.preset"])
+            .unwrap()
+            .backbone
+    );
+    let imgs = images(1, size);
+    let prediction = &localize(&mut bundled, &imgs)[0];
+    assert!(
+        prediction.score.is_some(),
+        "the bundled model has the image-level classifier"
+    );
 }

@@ -9,6 +9,7 @@
 //! - [`grouped_bars`]: γ under disorganization per metric (Figure 6), or per-category bars.
 //! - [`qualitative_panel`]: fake, ground truth, prediction, overlay (Figure 1).
 //! - [`heatmap`]: cross-generator matrix (Table 3).
+//! - [`loss_curves`]: training and validation loss against step.
 
 mod axis;
 mod bars;
@@ -16,12 +17,14 @@ mod canvas;
 mod gamma;
 mod heatmap;
 mod legend;
+mod lines;
 mod qualitative;
 mod style;
 
 pub use bars::{grouped_bars, BarGroup};
 pub use gamma::{gamma_curves, GammaPanel};
 pub use heatmap::heatmap;
+pub use lines::{loss_curves, LossCurve};
 pub use qualitative::{qualitative_panel, QualitativeRow};
 
 /// One chart rendered twice: as a PNG file and as a self-contained SVG document.

@@ -1,6 +1,6 @@
 //! Suites (SPEC §7): YAML files validated before anything runs, resolved into a [`Suite`].
 
-mod schema;
+pub(crate) mod schema;
 
 use std::path::{Path, PathBuf};
 
@@ -106,7 +106,11 @@ impl Condition {
     }
 }
 
-fn err_at<T>(path: &Path, spanned: &Spanned<T>, message: impl Into<String>) -> SuiteError {
+pub(crate) fn err_at<T>(
+    path: &Path,
+    spanned: &Spanned<T>,
+    message: impl Into<String>,
+) -> SuiteError {
     SuiteError {
         path: path.to_path_buf(),
         location: Some((spanned.referenced.line(), spanned.referenced.column())),
@@ -127,7 +131,7 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
 
 /// Adds a did-you-mean to serde's "unknown field/variant `x`, expected one of a, b" messages
 /// and drops the parser's own "line L column C:" prefix (the location is printed separately).
-fn with_suggestion(message: &str) -> String {
+pub(crate) fn with_suggestion(message: &str) -> String {
     let message = message.trim_start_matches("error: ");
     let message = match message.split_once(": ") {
         Some((prefix, rest)) if prefix.starts_with("line ") && prefix.contains(" column ") => rest,
@@ -272,7 +276,7 @@ fn names_in(
     Ok(given.into_iter().map(|s| s.value).collect())
 }
 
-fn resolve_data(path: &Path, data: schema::DataSpec) -> Result<DataConfig, SuiteError> {
+pub(crate) fn resolve_data(path: &Path, data: schema::DataSpec) -> Result<DataConfig, SuiteError> {
     let split = match &data.split {
         None => Split::Test,
         Some(s) => s.value.parse::<Split>().map_err(|_| {

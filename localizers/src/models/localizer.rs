@@ -3,12 +3,13 @@
 
 use std::path::{Path, PathBuf};
 
-use candle_core::{Device, Tensor};
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
 use serde_json::{Map as JsonMap, Value};
 
 use super::deeplabv3::DeepLabV3;
 use super::presets::{DeepLabV3Config, PRESETS};
-use super::weights::{checkpoint, new_trainable};
+use super::weights::{checkpoint, checkpoint_file_metadata, checkpoint_metadata, new_trainable};
 use crate::params::{did_you_mean, Params};
 use crate::{InputSize, Localizer, LocalizerError, LocalizerInput, Map, Prediction};
 
@@ -35,9 +36,19 @@ pub enum Weights {
     /// A `.safetensors` or zip-format `.pth` state dict with torchvision names (an image-level
     /// score is produced when it contains `fake_classifier.*`).
     File(PathBuf),
+    /// The checkpoint compiled into the harness ([`BUNDLED_DEEPLABV3`]).
+    Bundled,
     /// A fresh seeded initialisation (untrained; for tests and smoke runs).
     Seeded(u64),
 }
+
+/// The bundled DeepLabv3 checkpoint (`models/deeplabv3_synth.safetensors`, written by
+/// `harness train configs/deeplabv3_synth.yaml`; docs/training.md), compiled in so the
+/// localizer works from any directory without downloads.
+pub static BUNDLED_DEEPLABV3: &[u8] = include_bytes!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../models/deeplabv3_synth.safetensors"
+));
 
 impl DeepLabV3Localizer {
     /// Name in suites and reports.
@@ -93,6 +104,21 @@ impl DeepLabV3Localizer {
                     )
                 })?
             }
+            Weights::Bundled => {
+                let vb = VarBuilder::from_buffered_safetensors(
+                    BUNDLED_DEEPLABV3.to_vec(),
+                    DType::F32,
+                    &device,
+                )
+                .map_err(|e| bad("weights", format!("bundled checkpoint: {e}")))?;
+                config.fake_classifier = vb.contains_tensor("fake_classifier.weight");
+                DeepLabV3::new(config, 0, vb).map_err(|e| {
+                    bad(
+                        "preset",
+                        format!("the bundled checkpoint does not fit preset '{preset}': {e}"),
+                    )
+                })?
+            }
             Weights::Seeded(seed) => {
                 new_trainable(config, *seed, &device)
                     .map_err(|e| bad("seed", e.to_string()))?
@@ -107,35 +133,67 @@ impl DeepLabV3Localizer {
         })
     }
 
-    /// Builds from JSON parameters: `preset` (default `resnet50`), `weights` (path; absent:
-    /// seeded untrained weights from `seed`, default 0), `device` (`cpu`, `cuda` or `cuda:N`;
-    /// default `cpu`), `size` (pixels, default 224), `batch` (default 8).
+    /// Builds from JSON parameters: `weights` (`bundled`, the default; `none` for seeded,
+    /// untrained weights from `seed`, default 0; or a `.safetensors`/`.pth` path), `preset`
+    /// (default: the one recorded in the checkpoint, else `resnet50`), `device` (`cpu`,
+    /// `cuda` or `cuda:N`; default `cpu`), `size` (pixels; default: the checkpoint's training
+    /// input size, else 224), `batch` (default 8).
     pub fn build_from_params(params: &JsonMap<String, Value>) -> Result<Self, LocalizerError> {
         let p = Params::new(
             Self::NAME,
             params,
             &["preset", "weights", "seed", "device", "size", "batch"],
         )?;
-        let string = |name: &str, default: &str| -> Result<String, LocalizerError> {
+        let string = |name: &str| -> Result<Option<String>, LocalizerError> {
             match p.raw(name) {
-                None => Ok(default.to_string()),
-                Some(Value::String(s)) => Ok(s.clone()),
+                None => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
                 Some(other) => Err(p.bad(name, format!("must be a string, got {other}"))),
             }
         };
-        let preset = string("preset", "resnet50")?;
-        let weights = match p.raw("weights") {
-            None => Weights::Seeded(p.usize_or("seed", 0)? as u64),
-            Some(Value::String(path)) => Weights::File(PathBuf::from(path)),
-            Some(other) => {
+        let weights = match string("weights")?.as_deref() {
+            None | Some("bundled") => Weights::Bundled,
+            Some("none") => Weights::Seeded(p.usize_or("seed", 0)? as u64),
+            Some(path) => Weights::File(PathBuf::from(path)),
+        };
+        if p.raw("seed").is_some() && !matches!(weights, Weights::Seeded(_)) {
+            return Err(p.bad(
+                "seed",
+                "only applies with weights: none (a seeded, untrained network)".into(),
+            ));
+        }
+        let recorded = match &weights {
+            Weights::File(path) => {
+                checkpoint_file_metadata(path).map_err(|e| p.bad("weights", e.to_string()))?
+            }
+            Weights::Bundled => checkpoint_metadata(BUNDLED_DEEPLABV3)
+                .map_err(|e| p.bad("weights", format!("bundled checkpoint: {e}")))?,
+            Weights::Seeded(_) => Default::default(),
+        };
+        if let Some(kind) = recorded.get("harness.kind").filter(|k| *k != Self::NAME) {
+            return Err(p.bad(
+                "weights",
+                format!("the checkpoint was trained as a '{kind}' model, not {}; use localizer kind '{kind}'", Self::NAME),
+            ));
+        }
+        let preset = match (string("preset")?, recorded.get("harness.preset")) {
+            (Some(given), Some(saved)) if &given != saved => {
                 return Err(p.bad(
-                    "weights",
-                    format!("must be a file path string, got {other}"),
+                    "preset",
+                    format!("'{given}' differs from the checkpoint's preset '{saved}'; omit preset to use it"),
                 ))
             }
+            (Some(given), _) => given,
+            (None, Some(saved)) => saved.clone(),
+            (None, None) => "resnet50".to_string(),
         };
-        let device = parse_device(&string("device", "cpu")?).map_err(|m| p.bad("device", m))?;
-        let size = p.usize_or("size", Self::DEFAULT_SIZE as usize)?;
+        let device = parse_device(&string("device")?.unwrap_or_else(|| "cpu".into()))
+            .map_err(|m| p.bad("device", m))?;
+        let recorded_size = recorded
+            .get("harness.input_size")
+            .and_then(|s| s.parse::<usize>().ok())
+            .unwrap_or(Self::DEFAULT_SIZE as usize);
+        let size = p.usize_or("size", recorded_size)?;
         let size =
             u32::try_from(size).map_err(|_| p.bad("size", format!("{size} is too large")))?;
         let batch = p.usize_or("batch", Self::DEFAULT_MAX_BATCH)?;
@@ -199,7 +257,7 @@ impl DeepLabV3Localizer {
 }
 
 /// `cpu`, `cuda` or `cuda:N` (the latter two need the `cuda` feature).
-fn parse_device(name: &str) -> Result<Device, String> {
+pub fn parse_device(name: &str) -> Result<Device, String> {
     let ordinal = match name {
         "cpu" => return Ok(Device::Cpu),
         "cuda" => 0,

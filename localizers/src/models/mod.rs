@@ -15,10 +15,15 @@ mod weights;
 
 pub use batch_norm::BatchNorm2d;
 pub use deeplabv3::{DeepLabV3, DeepLabV3Output};
-pub use localizer::{DeepLabV3Localizer, Weights, IMAGENET_MEAN, IMAGENET_STD};
+pub use localizer::{
+    parse_device, DeepLabV3Localizer, Weights, BUNDLED_DEEPLABV3, IMAGENET_MEAN, IMAGENET_STD,
+};
 pub use presets::{DeepLabV3Config, PRESETS};
 pub use trainable::{build_trainable, ModelSpec, TrainOutput, TrainableNet, TRAINABLE_KINDS};
-pub use weights::{checkpoint, init_weights, new_trainable, parameter_count, state_dict_shapes};
+pub use weights::{
+    checkpoint, checkpoint_file_metadata, checkpoint_metadata, init_weights, new_trainable,
+    parameter_count, save_checkpoint, state_dict_shapes, varmap_tensors,
+};
 
 /// candle, re-exported so callers use the same version.
 pub use candle_core;

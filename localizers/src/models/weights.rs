@@ -1,7 +1,7 @@
 //! Where DeepLabv3 parameters come from: a seeded initialisation (torchvision's scheme), a
 //! checkpoint file (`.safetensors`, or a zip-format PyTorch `.pth`), or nowhere (shapes only).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -107,6 +107,83 @@ pub fn checkpoint(path: &Path, device: &Device) -> Result<VarBuilder<'static>> {
             path.display()
         ),
     }
+}
+
+/// The tensors of `varmap` by name (weights and BatchNorm running statistics).
+pub fn varmap_tensors(varmap: &VarMap) -> Result<HashMap<String, Tensor>> {
+    let data = varmap
+        .data()
+        .lock()
+        .map_err(|_| candle_core::Error::Msg("VarMap lock poisoned".into()))?;
+    Ok(data
+        .iter()
+        .map(|(name, var)| (name.clone(), var.as_tensor().clone()))
+        .collect())
+}
+
+/// Writes `tensors` as a safetensors file whose header carries `metadata` (e.g. the model
+/// kind and preset), atomically: a reader never sees a half-written checkpoint.
+pub fn save_checkpoint(
+    path: &Path,
+    tensors: &HashMap<String, Tensor>,
+    metadata: &BTreeMap<String, String>,
+) -> Result<()> {
+    let mut sorted: Vec<(&String, &Tensor)> = tensors.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(b.0));
+    let metadata: HashMap<String, String> = metadata.clone().into_iter().collect();
+    let bytes = safetensors::serialize(sorted, Some(metadata))
+        .map_err(|e| candle_core::Error::Msg(format!("{}: {e}", path.display())))?;
+    let tmp = path.with_extension("safetensors.partial");
+    std::fs::write(&tmp, bytes)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| candle_core::Error::Msg(format!("cannot write {}: {e}", path.display())))
+}
+
+/// The `__metadata__` map of a safetensors file (empty when it has none).
+pub fn checkpoint_metadata(bytes: &[u8]) -> Result<BTreeMap<String, String>> {
+    let (_, header) = safetensors::SafeTensors::read_metadata(bytes)
+        .map_err(|e| candle_core::Error::Msg(format!("not a safetensors file: {e}")))?;
+    Ok(header
+        .metadata()
+        .clone()
+        .map(|m| m.into_iter().collect())
+        .unwrap_or_default())
+}
+
+/// The `__metadata__` of a `.safetensors` file, reading only its header (empty for other
+/// formats, for files without metadata, and for missing files, which [`checkpoint`] reports).
+pub fn checkpoint_file_metadata(path: &Path) -> Result<BTreeMap<String, String>> {
+    use std::io::Read;
+    if !path.is_file() || path.extension().and_then(|e| e.to_str()) != Some("safetensors") {
+        return Ok(BTreeMap::new());
+    }
+    let fail = |e: std::io::Error| candle_core::Error::Msg(format!("{}: {e}", path.display()));
+    let mut file = std::fs::File::open(path).map_err(fail)?;
+    let mut len = [0u8; 8];
+    file.read_exact(&mut len).map_err(fail)?;
+    let len = u64::from_le_bytes(len);
+    if len > 100 << 20 {
+        candle_core::bail!(
+            "{}: not a safetensors file (header of {len} bytes)",
+            path.display()
+        );
+    }
+    let mut header = vec![0u8; len as usize];
+    file.read_exact(&mut header).map_err(fail)?;
+    let header: serde_json::Value = serde_json::from_slice(&header).map_err(|e| {
+        candle_core::Error::Msg(format!(
+            "{}: corrupt safetensors header: {e}",
+            path.display()
+        ))
+    })?;
+    Ok(header["__metadata__"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default())
 }
 
 /// Records the name and shape of every parameter a network asks for, answering with a

@@ -1,0 +1,336 @@
+//! Training configuration files (`harness train CONFIG.yaml`; docs/training.md), validated
+//! before anything runs, with `file:line:column` errors like suites.
+
+use std::path::{Path, PathBuf};
+
+use localizers::models::losses::{MapLoss, MAP_LOSSES};
+use localizers::models::{ModelSpec, TRAINABLE_KINDS};
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+use crate::suite::schema::DataSpec;
+use crate::suite::{did_you_mean, err_at, resolve_data, with_suggestion, DataConfig, SuiteError};
+use crate::synth::Split;
+
+/// The only training-config schema version.
+pub const TRAIN_SCHEMA_VERSION: u32 = 1;
+
+/// A training config file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrainFile {
+    version: Spanned<u32>,
+    name: Spanned<String>,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    seed: u64,
+    model: ModelSection,
+    data: DataSpec,
+    #[serde(default)]
+    training: TrainingSection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModelSection {
+    kind: Spanned<String>,
+    preset: Option<Spanned<String>>,
+    classifier: Option<Spanned<bool>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrainingSection {
+    input_size: Option<Spanned<u32>>,
+    batch: Option<Spanned<usize>>,
+    steps: Option<Spanned<usize>>,
+    loss: Option<Spanned<String>>,
+    classifier_weight: Option<Spanned<f64>>,
+    real_fraction: Option<Spanned<f64>>,
+    lr: Option<Spanned<f64>>,
+    betas: Option<Spanned<[f64; 2]>>,
+    weight_decay: Option<Spanned<f64>>,
+    eps: Option<Spanned<f64>>,
+    val_every: Option<Spanned<usize>>,
+    val_per_category: Option<Spanned<u32>>,
+    val_reals: Option<u32>,
+    selection: Option<Selection>,
+    device: Option<String>,
+}
+
+/// How the checkpoint kept as `best.safetensors` is chosen on the validation split.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Selection {
+    /// Lowest validation loss (the training objective).
+    ValLoss,
+    /// Highest mean COSS over the validation fakes.
+    ValCoss,
+}
+
+/// A validated training configuration; its hash names the output directory and the cache
+/// entry a suite reuses.
+#[derive(Clone, Debug, Serialize)]
+pub struct TrainConfig {
+    #[serde(skip)]
+    pub path: PathBuf,
+    pub version: u32,
+    pub name: String,
+    pub description: String,
+    /// Seeds initialisation, batch sampling and dropout.
+    pub seed: u64,
+    pub model: ModelSpec,
+    /// Training pool (split `train`); `fakes_per_category`/`reals` cap it (default: all).
+    pub data: DataConfig,
+    /// Validation images (split `val`) used to select the checkpoint.
+    pub val: DataConfig,
+    /// Square network input, pixels.
+    pub input_size: u32,
+    pub batch: usize,
+    pub steps: usize,
+    pub loss: MapLoss,
+    /// Weight of the classifier loss (when the model has a classifier).
+    pub classifier_weight: f64,
+    /// Probability that a training image is a real (unmanipulated) one.
+    pub real_fraction: f64,
+    pub lr: f64,
+    pub betas: [f64; 2],
+    pub weight_decay: f64,
+    pub eps: f64,
+    /// Validate and checkpoint every this many steps (and after the last).
+    pub val_every: usize,
+    pub selection: Selection,
+    /// `cpu`, `cuda` or `cuda:N`.
+    pub device: String,
+}
+
+/// Default input side per model kind: DeepLabv3 at 224 (the evaluation size), Xception at 299.
+fn default_input_size(kind: &str) -> u32 {
+    if kind == "stehouwer" {
+        299
+    } else {
+        224
+    }
+}
+
+fn default_preset(kind: &str) -> &'static str {
+    if kind == "stehouwer" {
+        "xception"
+    } else {
+        "resnet50"
+    }
+}
+
+impl TrainConfig {
+    /// Reads and validates a training config.
+    pub fn load(path: &Path) -> Result<TrainConfig, SuiteError> {
+        let text = std::fs::read_to_string(path).map_err(|e| SuiteError {
+            path: path.to_path_buf(),
+            location: None,
+            message: format!("cannot read the training config: {e}"),
+        })?;
+        TrainConfig::parse(path, &text)
+    }
+
+    /// Validates config text; `path` is used in messages and for relative manifest paths.
+    pub fn parse(path: &Path, text: &str) -> Result<TrainConfig, SuiteError> {
+        let file: TrainFile = serde_saphyr::from_str(text).map_err(|e| SuiteError {
+            path: path.to_path_buf(),
+            location: e.location().map(|l| (l.line(), l.column())),
+            message: with_suggestion(&e.to_string()),
+        })?;
+        resolve(path, file)
+    }
+
+    /// First 8 hex digits of the SHA-256 of the resolved config's canonical JSON.
+    pub fn config_hash(&self) -> String {
+        use sha2::Digest;
+        let json = serde_json::to_vec(self).expect("config serializes");
+        let digest = sha2::Sha256::digest(&json);
+        digest.iter().take(4).map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+fn resolve(path: &Path, file: TrainFile) -> Result<TrainConfig, SuiteError> {
+    if file.version.value != TRAIN_SCHEMA_VERSION {
+        return Err(err_at(
+            path,
+            &file.version,
+            format!(
+                "unsupported training config version {}; this harness reads version {TRAIN_SCHEMA_VERSION}",
+                file.version.value
+            ),
+        ));
+    }
+    let name = file.name.value.clone();
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(err_at(
+            path,
+            &file.name,
+            "name must be non-empty letters, digits, '_' or '-' (it names the output directory)",
+        ));
+    }
+    let kind = &file.model.kind;
+    if !TRAINABLE_KINDS.contains(&kind.value.as_str()) {
+        return Err(err_at(
+            path,
+            kind,
+            format!(
+                "unknown model kind '{}'{}; available: {}",
+                kind.value,
+                did_you_mean(&kind.value, TRAINABLE_KINDS.iter().copied()),
+                TRAINABLE_KINDS.join(", ")
+            ),
+        ));
+    }
+    let kind = kind.value.clone();
+    let classifier = match &file.model.classifier {
+        Some(c) if kind == "stehouwer" && !c.value => {
+            return Err(err_at(
+                path,
+                c,
+                "the Stehouwer baseline always has its 2-way classifier (its loss is L1 + cross-entropy); remove 'classifier: false'",
+            ))
+        }
+        Some(c) => c.value,
+        None => true,
+    };
+    let model = ModelSpec {
+        preset: file
+            .model
+            .preset
+            .map(|p| p.value)
+            .unwrap_or_else(|| default_preset(&kind).to_string()),
+        kind,
+        classifier,
+    };
+    let t = file.training;
+    let (data, mut val) = resolve_splits(path, file.data)?;
+    if let Some(v) = &t.val_per_category {
+        if v.value == 0 {
+            return Err(err_at(
+                path,
+                v,
+                "training.val_per_category must be at least 1",
+            ));
+        }
+        val.fakes_per_category = v.value;
+    }
+    if let Some(r) = t.val_reals {
+        val.reals = r;
+    }
+    let positive = |v: &Option<Spanned<usize>>, what: &str, default: usize| match v {
+        Some(s) if s.value == 0 => Err(err_at(
+            path,
+            s,
+            format!("training.{what} must be at least 1"),
+        )),
+        Some(s) => Ok(s.value),
+        None => Ok(default),
+    };
+    let batch = positive(&t.batch, "batch", 8)?;
+    let steps = positive(&t.steps, "steps", 1000)?;
+    let val_every = positive(&t.val_every, "val_every", steps.div_ceil(10))?;
+    let input_size = match &t.input_size {
+        Some(s) if s.value < 32 => {
+            return Err(err_at(
+                path,
+                s,
+                "training.input_size must be at least 32 pixels",
+            ))
+        }
+        Some(s) => s.value,
+        None => default_input_size(&model.kind),
+    };
+    let loss = match &t.loss {
+        None => MapLoss::L1,
+        Some(s) => s.value.parse::<MapLoss>().map_err(|message| {
+            err_at(
+                path,
+                s,
+                format!(
+                    "{message}{}",
+                    did_you_mean(&s.value, MAP_LOSSES.iter().copied())
+                ),
+            )
+        })?,
+    };
+    let unit = |v: &Option<Spanned<f64>>, what: &str, default: f64, lo: f64, hi: f64| match v {
+        Some(s) if !(lo..=hi).contains(&s.value) => Err(err_at(
+            path,
+            s,
+            format!("training.{what} must lie in [{lo}, {hi}], got {}", s.value),
+        )),
+        Some(s) => Ok(s.value),
+        None => Ok(default),
+    };
+    let betas = match &t.betas {
+        Some(b) if !b.value.iter().all(|x| (0.0..1.0).contains(x)) => {
+            return Err(err_at(
+                path,
+                b,
+                "training.betas must both lie in [0, 1), e.g. [0.99, 0.999]",
+            ))
+        }
+        Some(b) => b.value,
+        // FakeLocator's Adam settings (SPEC §6).
+        None => [0.99, 0.999],
+    };
+    Ok(TrainConfig {
+        path: path.to_path_buf(),
+        version: TRAIN_SCHEMA_VERSION,
+        name,
+        description: file.description,
+        seed: file.seed,
+        model,
+        data,
+        val,
+        input_size,
+        batch,
+        steps,
+        loss,
+        classifier_weight: unit(&t.classifier_weight, "classifier_weight", 1.0, 0.0, 1e6)?,
+        real_fraction: unit(&t.real_fraction, "real_fraction", 0.25, 0.0, 1.0)?,
+        lr: unit(&t.lr, "lr", 1e-4, 0.0, 10.0)?,
+        betas,
+        weight_decay: unit(&t.weight_decay, "weight_decay", 1e-7, 0.0, 1.0)?,
+        eps: unit(&t.eps, "eps", 1e-8, 0.0, 1.0)?,
+        val_every,
+        selection: t.selection.unwrap_or(Selection::ValLoss),
+        device: t.device.unwrap_or_else(|| "cpu".into()),
+    })
+}
+
+/// The training pool (every matching image of `train` unless capped) and the validation set
+/// (by default 2 fakes per category and 20 reals of `val`).
+fn resolve_splits(path: &Path, spec: DataSpec) -> Result<(DataConfig, DataConfig), SuiteError> {
+    if let Some(split) = &spec.split {
+        return Err(err_at(
+            path,
+            split,
+            "a training config has no data.split: it trains on 'train' and selects the checkpoint on 'val' (never 'test'); remove the key",
+        ));
+    }
+    let capped_fakes = spec.fakes_per_category.is_some();
+    let capped_reals = spec.reals.is_some();
+    let mut data = resolve_data(path, spec)?;
+    data.split = Split::Train;
+    if !capped_fakes {
+        data.fakes_per_category = u32::MAX;
+    }
+    if !capped_reals {
+        data.reals = u32::MAX;
+    }
+    let val = DataConfig {
+        split: Split::Val,
+        fakes_per_category: 2,
+        reals: 20,
+        ..data.clone()
+    };
+    Ok((data, val))
+}

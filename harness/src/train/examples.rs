@@ -1,0 +1,139 @@
+//! Training and validation examples: images rendered or read, ground truth derived (SPEC §2),
+//! resized to the network's input and map sizes, and packed into tensors.
+
+use localizers::models::candle_core::{self, Device, Tensor};
+use metrics::Map;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+
+use crate::data;
+use crate::dataset::{Dataset, DatasetError, ImageRef};
+use crate::runner::{derive_seed, native_ground_truth};
+use crate::suite::GroundTruthPolicy;
+
+/// One image ready for the network.
+pub struct Example {
+    /// Normalised `3×S×S` input, channel-major.
+    pub input: Vec<f32>,
+    /// Ground truth at the map size.
+    pub target: Map,
+    /// 1 for partial and full manipulations, 0 for real images.
+    pub label: u8,
+}
+
+/// What an example is resized and normalised to.
+#[derive(Clone, Copy, Debug)]
+pub struct Shapes {
+    /// Network input side, pixels.
+    pub input: u32,
+    /// Map (width, height) the network produces for that input.
+    pub map: (u32, u32),
+    /// Per-channel mean and std of the input normalisation.
+    pub mean: [f32; 3],
+    pub std: [f32; 3],
+}
+
+/// Loads one image: the fake as the network sees it and its clean ground truth.
+pub fn load_example(
+    dataset: &Dataset,
+    image: &ImageRef,
+    shapes: &Shapes,
+) -> Result<Example, DatasetError> {
+    let loaded = dataset.load(image)?;
+    let gt = native_ground_truth(image, &loaded, &loaded.fake, None, GroundTruthPolicy::Clean)
+        .map_err(DatasetError::Selection)?;
+    let s = shapes.input;
+    let rgb = data::resize_rgb(&loaded.fake, s, s);
+    let plane = (s * s) as usize;
+    let mut input = vec![0f32; 3 * plane];
+    for (i, pixel) in rgb.pixels().enumerate() {
+        for c in 0..3 {
+            input[c * plane + i] = (pixel[c] as f32 / 255.0 - shapes.mean[c]) / shapes.std[c];
+        }
+    }
+    Ok(Example {
+        input,
+        // Area filter: the mean ground truth of each map cell (PIL's antialiased bilinear,
+        // which Stehouwer et al. used for 19×19, averages similarly).
+        target: data::resize_map_area(&gt, shapes.map.0, shapes.map.1),
+        label: image.is_fake() as u8,
+    })
+}
+
+/// Loads `images` in parallel, in order.
+pub fn load_all(
+    dataset: &Dataset,
+    images: &[&ImageRef],
+    shapes: &Shapes,
+) -> Result<Vec<Example>, DatasetError> {
+    images
+        .par_iter()
+        .map(|image| load_example(dataset, image, shapes))
+        .collect()
+}
+
+/// Input `N×3×S×S`, target `N×1×h×w` and labels of a batch.
+pub fn stack(
+    examples: &[&Example],
+    shapes: &Shapes,
+    device: &Device,
+) -> candle_core::Result<(Tensor, Tensor, Vec<u8>)> {
+    let n = examples.len();
+    let s = shapes.input as usize;
+    let (w, h) = (shapes.map.0 as usize, shapes.map.1 as usize);
+    let input: Vec<f32> = examples
+        .iter()
+        .flat_map(|e| e.input.iter().copied())
+        .collect();
+    let target: Vec<f32> = examples
+        .iter()
+        .flat_map(|e| e.target.as_raw().iter().copied())
+        .collect();
+    Ok((
+        Tensor::from_vec(input, (n, 3, s, s), device)?,
+        Tensor::from_vec(target, (n, 1, h, w), device)?,
+        examples.iter().map(|e| e.label).collect(),
+    ))
+}
+
+/// The training pool split into fakes and reals, sampled per step from a seeded stream.
+pub struct Sampler<'a> {
+    fakes: Vec<&'a ImageRef>,
+    reals: Vec<&'a ImageRef>,
+    real_fraction: f64,
+    seed: u64,
+}
+
+impl<'a> Sampler<'a> {
+    /// Splits `dataset`'s images; `real_fraction` of each batch is real on average.
+    pub fn new(dataset: &'a Dataset, real_fraction: f64, seed: u64) -> Sampler<'a> {
+        let (fakes, reals) = dataset.images.iter().partition(|i| i.is_fake());
+        Sampler {
+            fakes,
+            reals,
+            real_fraction,
+            seed,
+        }
+    }
+
+    /// Counts of (fake, real) images in the pool.
+    pub fn counts(&self) -> (usize, usize) {
+        (self.fakes.len(), self.reals.len())
+    }
+
+    /// The images of training step `step`: a function of (seed, step) only, so a resumed run
+    /// sees the same batches as an uninterrupted one.
+    pub fn batch(&self, step: usize, size: usize) -> Vec<&'a ImageRef> {
+        let mut rng =
+            ChaCha8Rng::seed_from_u64(derive_seed(self.seed, &["train-batch", &step.to_string()]));
+        (0..size)
+            .map(|_| {
+                let real = !self.reals.is_empty()
+                    && (self.fakes.is_empty() || rng.random::<f64>() < self.real_fraction);
+                let pool = if real { &self.reals } else { &self.fakes };
+                pool[rng.random_range(0..pool.len())]
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,190 @@
+//! `harness train`: config validation, a tiny training run with its files, exact resumption,
+//! reuse of a finished run, and the trained checkpoint in a localizer.
+
+mod common;
+
+use std::path::Path;
+
+use common::{code_and_stderr, harness};
+use harness::train::{self, TrainConfig, TrainOptions};
+use localizers::models::candle_core::{safetensors, DType, Device};
+
+const TINY: &str = "\
+version: 1
+name: tiny
+seed: 5
+model: {kind: deeplabv3, preset: resnet10_os16_w8, classifier: true}
+data:
+  source: synth
+  generators: [tconv]
+  properties: [bald, smile]
+  synth_size: 64
+training:
+  input_size: 64
+  batch: 2
+  steps: 4
+  val_every: 2
+  val_per_category: 1
+  val_reals: 2
+  lr: 0.001
+";
+
+fn config(dir: &Path, text: &str) -> TrainConfig {
+    let path = dir.join("tiny.yaml");
+    std::fs::write(&path, text).unwrap();
+    TrainConfig::load(&path).unwrap()
+}
+
+fn options(out: &Path, stop_after: Option<usize>) -> TrainOptions {
+    TrainOptions {
+        out: Some(out.to_path_buf()),
+        fresh: false,
+        progress: false,
+        stop_after,
+    }
+}
+
+fn tensors(path: &Path) -> Vec<(String, Vec<f64>)> {
+    let mut all: Vec<_> = safetensors::load(path, &Device::Cpu)
+        .unwrap()
+        .into_iter()
+        .map(|(k, t)| {
+            let t = t.to_dtype(DType::F64).unwrap();
+            (k, t.flatten_all().unwrap().to_vec1::<f64>().unwrap())
+        })
+        .collect();
+    all.sort_by(|a, b| a.0.cmp(&b.0));
+    all
+}
+
+#[test]
+fn trains_writes_its_files_and_resumes_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), TINY);
+    let straight = dir.path().join("straight");
+    let outcome = train::train(&cfg, &options(&straight, None)).unwrap();
+    assert!(outcome.finished);
+    assert_eq!((outcome.steps_run, outcome.step), (4, 4));
+    for file in [
+        "config.resolved.json",
+        "log.jsonl",
+        "state.json",
+        "last.safetensors",
+        "optimizer.safetensors",
+        "best.safetensors",
+        "best.json",
+        "loss.png",
+        "loss.svg",
+    ] {
+        assert!(straight.join(file).is_file(), "{file} missing");
+    }
+    let log = std::fs::read_to_string(straight.join("log.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let train_steps: Vec<u64> = lines
+        .iter()
+        .filter(|l| l["type"] == "train")
+        .map(|l| l["step"].as_u64().unwrap())
+        .collect();
+    assert_eq!(train_steps, [1, 2, 3, 4]);
+    let val: Vec<&serde_json::Value> = lines.iter().filter(|l| l["type"] == "val").collect();
+    assert_eq!(val.len(), 2);
+    for v in &val {
+        let coss = v["metrics"]["coss"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&coss), "{v}");
+        assert!(
+            v["metrics"]["acc"].as_f64().is_some(),
+            "classifier accuracy is logged"
+        );
+    }
+    assert!(image::open(straight.join("loss.png")).is_ok());
+
+    // Interrupted after 2 steps and resumed: the same weights and optimizer state, bit for bit.
+    let resumed = dir.path().join("resumed");
+    let first = train::train(&cfg, &options(&resumed, Some(2))).unwrap();
+    assert!(!first.finished);
+    assert_eq!(first.step, 2);
+    let second = train::train(&cfg, &options(&resumed, None)).unwrap();
+    assert_eq!((second.steps_run, second.step), (2, 4));
+    assert_eq!(
+        tensors(&straight.join("last.safetensors")),
+        tensors(&resumed.join("last.safetensors"))
+    );
+    assert_eq!(
+        tensors(&straight.join("optimizer.safetensors")),
+        tensors(&resumed.join("optimizer.safetensors"))
+    );
+    let resumed_log = std::fs::read_to_string(resumed.join("log.jsonl")).unwrap();
+    assert_eq!(
+        resumed_log
+            .lines()
+            .filter(|l| l.contains("\"train\""))
+            .count(),
+        4
+    );
+
+    // A finished run is reused, not retrained.
+    let again = train::train(&cfg, &options(&straight, None)).unwrap();
+    assert_eq!(again.steps_run, 0);
+
+    // Another config in the same directory is refused.
+    let other = config(dir.path(), &TINY.replace("seed: 5", "seed: 6"));
+    let err = train::train(&other, &options(&straight, None)).unwrap_err();
+    assert!(err.to_string().contains("another config"), "{err}");
+
+    // The checkpoint records its preset and size, so the localizer needs only the path.
+    let params = serde_json::json!({"weights": straight.join("best.safetensors")});
+    let localizer = localizers::build("deeplabv3", params.as_object().unwrap()).unwrap();
+    assert_eq!(
+        localizer.input_size(),
+        localizers::InputSize::Fixed {
+            width: 64,
+            height: 64
+        }
+    );
+}
+
+#[test]
+fn invalid_configs_name_the_line_and_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "  steps: 4",
+            "  stpes: 4",
+            "tiny.yaml:13:",
+            "did you mean 'steps'",
+        ),
+        (
+            "model: {kind: deeplabv3,",
+            "model: {kind: deeplab,",
+            "tiny.yaml:4:",
+            "did you mean 'deeplabv3'",
+        ),
+        (
+            "  steps: 4",
+            "  steps: 4\n  loss: l3",
+            "tiny.yaml:14:",
+            "available: l1, l2, dice, focal, bce",
+        ),
+        (
+            "  source: synth",
+            "  source: synth\n  split: test",
+            "tiny.yaml:7:",
+            "never 'test'",
+        ),
+        ("  batch: 2", "  batch: 0", "tiny.yaml:12:", "at least 1"),
+    ];
+    for (from, to, location, hint) in cases {
+        let path = dir.path().join("tiny.yaml");
+        std::fs::write(&path, TINY.replace(from, to)).unwrap();
+        let out = harness(dir.path(), &["train", path.to_str().unwrap()]);
+        let (code, stderr) = code_and_stderr(&out);
+        assert_eq!(code, 2, "{to}: {stderr}");
+        assert!(
+            stderr.contains(location) && stderr.contains(hint),
+            "{to}: {stderr}"
+        );
+    }
+}
