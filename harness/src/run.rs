@@ -100,6 +100,7 @@ pub fn run(suite: &Suite, options: &RunOptions) -> Result<RunOutcome, RunError> 
     // Validate the data (a broken manifest is reported in full) before creating anything.
     let dataset = Dataset::open(&suite.data)?;
     let resumed = resume_dir(suite, options)?;
+    runner::run_training_steps(suite, options.progress)?;
     let dir = match &resumed {
         Some(dir) => dir.clone(),
         None => {

@@ -201,10 +201,55 @@ pub fn build_localizers(suite: &Suite) -> Result<Vec<Box<dyn Localizer>>, RunErr
         .localizers
         .iter()
         .map(|c| {
-            localizers::build(&c.kind, &c.params)
+            let params = match &c.train {
+                Some(step) => step.params_with_weights(&c.params),
+                None => c.params.clone(),
+            };
+            localizers::build(&c.kind, &params)
                 .map_err(|e| RunError::Other(format!("localizer '{}': {e}", c.name)))
         })
         .collect()
+}
+
+/// Runs the suite's training steps that have no finished, cached run (SPEC §7: a second run
+/// reuses the checkpoint), so every trained localizer has its weights before the run starts.
+pub fn run_training_steps(suite: &Suite, progress: bool) -> Result<(), RunError> {
+    for localizer in &suite.localizers {
+        let Some(step) = &localizer.train else {
+            continue;
+        };
+        let fail = |e: String| {
+            RunError::Other(format!(
+                "training step of localizer '{}' ({}): {e}",
+                localizer.name,
+                step.path.display()
+            ))
+        };
+        let config =
+            crate::train::TrainConfig::load(&step.path).map_err(|e| fail(e.to_string()))?;
+        if config.config_hash() != step.hash {
+            return Err(fail(
+                "the training config changed since the suite was loaded".into(),
+            ));
+        }
+        let outcome = crate::train::train(
+            &config,
+            &crate::train::TrainOptions {
+                progress,
+                ..Default::default()
+            },
+        )
+        .map_err(|e| fail(e.to_string()))?;
+        if outcome.steps_run == 0 {
+            eprintln!(
+                "localizer '{}': reusing {} (trained {} steps)",
+                localizer.name,
+                outcome.best.display(),
+                outcome.step
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Runs one batch of images of one condition through one localizer.

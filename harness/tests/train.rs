@@ -188,3 +188,65 @@ fn invalid_configs_name_the_line_and_the_fix() {
         );
     }
 }
+
+#[test]
+fn a_suite_trains_its_localizer_once_and_reuses_the_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tiny.yaml"), TINY).unwrap();
+    let suite = "\
+version: 1
+name: trained
+data:
+  source: synth
+  generators: [tconv]
+  properties: [bald]
+  fakes_per_category: 2
+  reals: 2
+  synth_size: 64
+evaluation:
+  size: 64
+  bootstrap_resamples: 100
+localizers:
+  - kind: deeplabv3
+    name: tiny_l1
+    train: tiny.yaml
+  - constant
+";
+    std::fs::write(dir.path().join("suite.yaml"), suite).unwrap();
+    let first = harness(dir.path(), &["run", "suite.yaml", "--out", "runs"]);
+    let (code, stderr) = code_and_stderr(&first);
+    assert_eq!(code, 0, "{stderr}");
+    let trained: Vec<_> = std::fs::read_dir(dir.path().join("results/train"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(trained.len(), 1);
+    assert!(trained[0].join("best.safetensors").is_file());
+    let run = common::single_run(&dir.path().join("runs/trained"));
+    let results = common::read_results(&run);
+    let json = serde_json::to_value(&results).unwrap();
+    assert!(json.to_string().contains("tiny_l1"));
+
+    let second = harness(dir.path(), &["run", "suite.yaml", "--out", "runs2"]);
+    let (code, stderr) = code_and_stderr(&second);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("reusing"), "{stderr}");
+
+    // The training config must train the localizer's kind, and weights come from the step.
+    std::fs::write(
+        dir.path().join("bad.yaml"),
+        suite.replace(
+            "    train: tiny.yaml",
+            "    train: tiny.yaml\n    params: {weights: x.safetensors}",
+        ),
+    )
+    .unwrap();
+    let out = harness(dir.path(), &["run", "bad.yaml"]);
+    let (code, stderr) = code_and_stderr(&out);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("bad.yaml:14:")
+            && stderr.contains("params.weights comes from the training step"),
+        "{stderr}"
+    );
+}

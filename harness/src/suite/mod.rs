@@ -81,6 +81,42 @@ pub struct LocalizerConfig {
     pub name: String,
     pub kind: String,
     pub params: serde_json::Map<String, serde_json::Value>,
+    /// A training step that produces the weights.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub train: Option<TrainStep>,
+}
+
+/// A localizer's training step: `harness train` on `config`, cached under
+/// `results/train/<name>-<hash>/`; the selected checkpoint is the localizer's `weights`.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainStep {
+    /// The config path as written (relative to the suite file).
+    pub config: String,
+    /// The config's name and hash (the hash makes a changed config a different run).
+    pub name: String,
+    pub hash: String,
+    #[serde(skip)]
+    pub path: PathBuf,
+}
+
+impl TrainStep {
+    /// The checkpoint the step selects.
+    pub fn weights(&self) -> PathBuf {
+        crate::train::cache_dir(&self.name, &self.hash).join(crate::train::BEST_WEIGHTS)
+    }
+
+    /// The localizer's parameters with `weights` pointing at the step's checkpoint.
+    pub fn params_with_weights(
+        &self,
+        params: &serde_json::Map<String, serde_json::Value>,
+    ) -> serde_json::Map<String, serde_json::Value> {
+        let mut params = params.clone();
+        params.insert(
+            "weights".into(),
+            self.weights().to_string_lossy().into_owned().into(),
+        );
+        params
+    }
 }
 
 /// One test condition: clean, disorganized, or one level of a degradation sweep.
@@ -441,16 +477,33 @@ fn resolve_localizers(
                 name: kind.clone(),
                 kind: kind.clone(),
                 params: Default::default(),
+                train: None,
             },
             LocalizerEntry::Full(f) => LocalizerConfig {
                 name: f.name.clone().unwrap_or_else(|| f.kind.clone()),
                 kind: f.kind.clone(),
                 params: f.params.clone(),
+                train: f
+                    .train
+                    .as_ref()
+                    .map(|t| resolve_train_step(path, entry, f, t))
+                    .transpose()?,
             },
         };
-        // Building checks the kind and parameters now, not halfway through a run.
-        localizers::build(&config.kind, &config.params)
-            .map_err(|e| err_at(path, entry, e.to_string()))?;
+        // Building checks the kind and parameters now, not halfway through a run (a trained
+        // localizer with a seeded network of the configured preset: the weights come later).
+        let params = match &config.train {
+            None => config.params.clone(),
+            Some(step) => {
+                let cfg = crate::train::TrainConfig::load(&step.path)
+                    .map_err(|e| err_at(path, entry, e.to_string()))?;
+                let mut params = config.params.clone();
+                params.insert("weights".into(), "none".into());
+                params.insert("preset".into(), cfg.model.preset.clone().into());
+                params
+            }
+        };
+        localizers::build(&config.kind, &params).map_err(|e| err_at(path, entry, e.to_string()))?;
         if out.iter().any(|c| c.name == config.name) {
             return Err(err_at(
                 path,
@@ -464,6 +517,44 @@ fn resolve_localizers(
         out.push(config);
     }
     Ok(out)
+}
+
+fn resolve_train_step(
+    path: &Path,
+    entry: &Spanned<LocalizerEntry>,
+    localizer: &schema::LocalizerFull,
+    config: &str,
+) -> Result<TrainStep, SuiteError> {
+    let config_path = path.parent().unwrap_or(Path::new(".")).join(config);
+    let cfg = crate::train::TrainConfig::load(&config_path)
+        .map_err(|e| err_at(path, entry, format!("training step: {e}")))?;
+    if cfg.model.kind != localizer.kind {
+        return Err(err_at(
+            path,
+            entry,
+            format!(
+                "{} trains a '{}' model but this localizer is '{}'",
+                config_path.display(),
+                cfg.model.kind,
+                localizer.kind
+            ),
+        ));
+    }
+    for key in ["weights", "preset", "seed"] {
+        if localizer.params.contains_key(key) {
+            return Err(err_at(
+                path,
+                entry,
+                format!("params.{key} comes from the training step ({config}); remove it"),
+            ));
+        }
+    }
+    Ok(TrainStep {
+        config: config.to_string(),
+        name: cfg.name.clone(),
+        hash: cfg.config_hash(),
+        path: config_path,
+    })
 }
 
 fn resolve_sweep(path: &Path, sweep: &schema::DegradeSpec) -> Result<Vec<Condition>, SuiteError> {

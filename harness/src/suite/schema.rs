@@ -100,6 +100,9 @@ pub struct LocalizerFull {
     pub name: Option<String>,
     #[serde(default)]
     pub params: serde_json::Map<String, serde_json::Value>,
+    /// Training config (relative to the suite file) whose selected checkpoint becomes the
+    /// localizer's weights; trained before the run, cached by the config's hash.
+    pub train: Option<String>,
 }
 
 /// The `tests:` section.

@@ -126,7 +126,12 @@ pub struct TrainOutcome {
 /// `results/train/<name>-<config hash>`: where a config trains unless told otherwise, and
 /// where a suite looks for the cached checkpoint.
 pub fn default_dir(config: &TrainConfig) -> PathBuf {
-    PathBuf::from("results/train").join(format!("{}-{}", config.name, config.config_hash()))
+    cache_dir(&config.name, &config.config_hash())
+}
+
+/// `results/train/<name>-<hash>` (relative to the working directory, like `results/runs`).
+pub fn cache_dir(name: &str, hash: &str) -> PathBuf {
+    PathBuf::from("results/train").join(format!("{name}-{hash}"))
 }
 
 fn read_state(dir: &Path) -> Result<Option<State>, TrainError> {
