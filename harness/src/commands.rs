@@ -58,8 +58,10 @@ pub fn train(
     fresh: bool,
     progress: bool,
     stop_after: Option<usize>,
+    quick: bool,
 ) -> Result<(), CommandError> {
     let config = TrainConfig::load(config_path).map_err(CommandError::config)?;
+    let config = if quick { config.quick() } else { config };
     let outcome = train::train(
         &config,
         &TrainOptions {
@@ -104,8 +106,14 @@ pub fn run(
     out: &Path,
     resume: Resume,
     progress: bool,
+    quick: bool,
 ) -> Result<(), CommandError> {
     let suite = Suite::load(suite_path).map_err(CommandError::config)?;
+    let suite = if quick {
+        suite.quick().map_err(CommandError::config)?
+    } else {
+        suite
+    };
     let outcome = run::run(
         &suite,
         &RunOptions {

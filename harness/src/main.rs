@@ -37,6 +37,9 @@ enum Command {
         /// Never draw a progress bar.
         #[arg(long)]
         no_progress: bool,
+        /// Quick profile: at most 4 fakes per category, 10 reals, training steps ÷ 10.
+        #[arg(long)]
+        quick: bool,
     },
     /// Train a model (deeplabv3, stehouwer) from a training config; resumes an interrupted run.
     Train {
@@ -54,6 +57,9 @@ enum Command {
         /// Stop after this many steps in total (with a checkpoint); rerun to continue.
         #[arg(long, value_name = "STEPS")]
         stop_after: Option<usize>,
+        /// Quick profile: a tenth of the steps (at least 10), a smaller validation set.
+        #[arg(long)]
+        quick: bool,
     },
     /// Write the synthetic benchmark as PNGs plus a manifest.csv.
     Synth {
@@ -161,13 +167,14 @@ fn main() -> ExitCode {
             out,
             resume,
             no_progress,
+            quick,
         } => {
             let resume = match resume {
                 None => Resume::No,
                 Some(None) => Resume::Latest,
                 Some(Some(dir)) => Resume::Dir(dir),
             };
-            commands::run(&suite, &out, resume, !no_progress)
+            commands::run(&suite, &out, resume, !no_progress, quick)
         }
         Command::Train {
             config,
@@ -175,7 +182,8 @@ fn main() -> ExitCode {
             fresh,
             no_progress,
             stop_after,
-        } => commands::train(&config, out, fresh, !no_progress, stop_after),
+            quick,
+        } => commands::train(&config, out, fresh, !no_progress, stop_after, quick),
         Command::Synth {
             out,
             splits,

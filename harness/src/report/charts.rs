@@ -245,8 +245,56 @@ pub fn write_figures(
             save(dir, &stem, title, rendered, &mut figures)?;
         }
     }
+    cross_generator(dir, suite, results, &mut figures)?;
     figures.extend(qualitative(dir, suite, dataset)?);
     Ok(figures)
+}
+
+/// Paper Table 3 as a heat map: one row per localizer (for RQ2, models trained on one
+/// generator each), one column per tested generator, mean COSS or SSIM on clean images.
+fn cross_generator(
+    dir: &Path,
+    suite: &Suite,
+    results: &Results,
+    figures: &mut Vec<Figure>,
+) -> Result<(), RunError> {
+    for metric in ["coss", "ssim"] {
+        let columns: Vec<&str> = results
+            .aggregates
+            .iter()
+            .filter(|a| {
+                a.condition == "clean" && is_generator_category(&a.category) && a.metric == metric
+            })
+            .map(|a| a.category.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if columns.len() < 2 {
+            continue;
+        }
+        let rows: Vec<String> = suite.localizers.iter().map(|l| l.name.clone()).collect();
+        let values: Vec<Vec<Option<f64>>> = rows
+            .iter()
+            .map(|row| {
+                columns
+                    .iter()
+                    .map(|cat| results.aggregate(row, "clean", cat, metric).map(|s| s.mean))
+                    .collect()
+            })
+            .collect();
+        let labels: Vec<String> = columns
+            .iter()
+            .map(|c| c.trim_end_matches("/*").to_string())
+            .collect();
+        let title = format!(
+            "{} by localizer (rows) and tested generator (columns), clean",
+            metric_label(metric)
+        );
+        let rendered = plots::heatmap(&title, &rows, &labels, &values, (0.0, 1.0))
+            .map_err(plot_err("cross-generator heat map"))?;
+        save(dir, &format!("cross_generator_{metric}"), title, rendered, figures)?;
+    }
+    Ok(())
 }
 
 /// Figure 1 (and 7 with disorganization): fake, GT, prediction, overlay for a few images of

@@ -95,11 +95,19 @@ pub struct TrainStep {
     /// The config's name and hash (the hash makes a changed config a different run).
     pub name: String,
     pub hash: String,
+    /// Trained with the quick profile ([`crate::train::TrainConfig::quick`]).
+    pub quick: bool,
     #[serde(skip)]
     pub path: PathBuf,
 }
 
 impl TrainStep {
+    /// The step's training config, in the profile the suite runs with.
+    pub fn config(&self) -> Result<crate::train::TrainConfig, SuiteError> {
+        let config = crate::train::TrainConfig::load(&self.path)?;
+        Ok(if self.quick { config.quick() } else { config })
+    }
+
     /// The checkpoint the step selects.
     pub fn weights(&self) -> PathBuf {
         crate::train::cache_dir(&self.name, &self.hash).join(crate::train::BEST_WEIGHTS)
@@ -212,6 +220,25 @@ impl Suite {
             message: with_suggestion(&e.to_string()),
         })?;
         resolve(path, file)
+    }
+
+    /// The quick profile (`harness run --quick`): at most 4 fakes per category and 10 reals,
+    /// 200 bootstrap resamples, and training steps in their quick profile; `_quick` is
+    /// appended to the name so its runs are kept apart.
+    pub fn quick(mut self) -> Result<Suite, SuiteError> {
+        self.name.push_str("_quick");
+        self.data.fakes_per_category = self.data.fakes_per_category.min(4);
+        self.data.reals = self.data.reals.min(10);
+        self.evaluation.bootstrap_resamples = self.evaluation.bootstrap_resamples.min(200);
+        for localizer in &mut self.localizers {
+            if let Some(step) = &mut localizer.train {
+                step.quick = true;
+                let config = step.config()?;
+                step.name = config.name.clone();
+                step.hash = config.config_hash();
+            }
+        }
+        Ok(self)
     }
 
     /// Short hash of the resolved suite (first 8 hex digits of its canonical JSON's SHA-256).
@@ -553,6 +580,7 @@ fn resolve_train_step(
         config: config.to_string(),
         name: cfg.name.clone(),
         hash: cfg.config_hash(),
+        quick: false,
         path: config_path,
     })
 }

@@ -143,6 +143,18 @@ impl TrainConfig {
         resolve(path, file)
     }
 
+    /// The quick profile (`--quick`): a tenth of the steps (at least 10), one validation fake
+    /// per category and at most 10 validation reals; `_quick` is appended to the name so its
+    /// checkpoints are cached apart.
+    pub fn quick(mut self) -> TrainConfig {
+        self.name.push_str("_quick");
+        self.steps = (self.steps / 10).max(10);
+        self.val_every = (self.val_every / 10).clamp(1, self.steps);
+        self.val.fakes_per_category = 1;
+        self.val.reals = self.val.reals.min(10);
+        self
+    }
+
     /// First 8 hex digits of the SHA-256 of the resolved config's canonical JSON.
     pub fn config_hash(&self) -> String {
         use sha2::Digest;
