@@ -17,9 +17,6 @@ pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
 /// ImageNet channel standard deviations (RGB).
 pub const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
 
-/// Per-image flattened maps and optional per-image scores.
-type MapsAndScores = (Vec<Vec<f32>>, Option<Vec<f32>>);
-
 /// A DeepLabv3 fake-region localizer in evaluation mode.
 #[derive(Debug)]
 pub struct DeepLabV3Localizer {
@@ -111,67 +108,19 @@ impl DeepLabV3Localizer {
     /// seeded untrained weights from `seed`, default 0), `device` (`cpu`, `cuda` or `cuda:N`;
     /// default `cpu`), `size` (pixels, default 224), `batch` (default 8).
     pub fn build_from_params(params: &JsonMap<String, Value>) -> Result<Self, LocalizerError> {
-        let p = Params::new(
-            Self::NAME,
-            params,
-            &["preset", "weights", "seed", "device", "size", "batch"],
-        )?;
-        let string = |name: &str, default: &str| -> Result<String, LocalizerError> {
-            match p.raw(name) {
-                None => Ok(default.to_string()),
-                Some(Value::String(s)) => Ok(s.clone()),
-                Some(other) => Err(p.bad(name, format!("must be a string, got {other}"))),
-            }
-        };
-        let preset = string("preset", "resnet50")?;
-        let weights = match p.raw("weights") {
-            None => Weights::Seeded(p.usize_or("seed", 0)? as u64),
-            Some(Value::String(path)) => Weights::File(PathBuf::from(path)),
-            Some(other) => {
-                return Err(p.bad(
-                    "weights",
-                    format!("must be a file path string, got {other}"),
-                ))
-            }
-        };
-        let device = parse_device(&string("device", "cpu")?).map_err(|m| p.bad("device", m))?;
-        let size = p.usize_or("size", Self::DEFAULT_SIZE as usize)?;
-        let size =
-            u32::try_from(size).map_err(|_| p.bad("size", format!("{size} is too large")))?;
-        let batch = p.usize_or("batch", Self::DEFAULT_MAX_BATCH)?;
-        Self::new(&preset, weights, device, size, batch)
+        let p = NetworkParams::parse(Self::NAME, params)?;
+        Self::new(
+            p.preset.as_deref().unwrap_or("resnet50"),
+            p.weights,
+            p.device,
+            p.size.unwrap_or(Self::DEFAULT_SIZE),
+            p.batch.unwrap_or(Self::DEFAULT_MAX_BATCH),
+        )
     }
 
     /// The underlying network.
     pub fn model(&self) -> &DeepLabV3 {
         &self.model
-    }
-
-    /// Packs images (already `size`×`size`) into an ImageNet-normalised `N×3×size×size` tensor.
-    fn to_tensor(&self, batch: &[LocalizerInput<'_>]) -> Result<Tensor, LocalizerError> {
-        let s = self.size as usize;
-        let mut data = vec![0f32; batch.len() * 3 * s * s];
-        for (n, input) in batch.iter().enumerate() {
-            if input.image.dimensions() != (self.size, self.size) {
-                return Err(self.failed(
-                    input.id,
-                    format!(
-                        "image is {:?}, expected {}×{} (the harness resizes to input_size)",
-                        input.image.dimensions(),
-                        self.size,
-                        self.size
-                    ),
-                ));
-            }
-            for (i, pixel) in input.image.pixels().enumerate() {
-                for c in 0..3 {
-                    data[(n * 3 + c) * s * s + i] =
-                        (pixel[c] as f32 / 255.0 - IMAGENET_MEAN[c]) / IMAGENET_STD[c];
-                }
-            }
-        }
-        Tensor::from_vec(data, (batch.len(), 3, s, s), &self.device)
-            .map_err(|e| self.failed(batch[0].id, e.to_string()))
     }
 
     /// Flattened sigmoid maps (one per image) and, with a fake classifier, the scores.
@@ -188,14 +137,130 @@ impl DeepLabV3Localizer {
             .transpose()?;
         Ok((maps, scores))
     }
+}
 
-    fn failed(&self, image: &str, message: String) -> LocalizerError {
-        LocalizerError::Failed {
-            localizer: Self::NAME.to_string(),
-            image: image.to_string(),
-            message,
+/// The JSON construction parameters of the candle localizers; absent ones are `None`.
+pub(super) struct NetworkParams {
+    /// `preset`: a preset name.
+    pub preset: Option<String>,
+    /// `weights` (a file path) or, without it, a seeded initialisation from `seed` (default 0).
+    pub weights: Weights,
+    /// `device`: `cpu` (default), `cuda` or `cuda:N`.
+    pub device: Device,
+    /// `size`: square input size, pixels.
+    pub size: Option<u32>,
+    /// `batch`: largest batch.
+    pub batch: Option<usize>,
+}
+
+impl NetworkParams {
+    /// The parameter names [`NetworkParams::parse`] reads.
+    pub const NAMES: [&str; 6] = ["preset", "weights", "seed", "device", "size", "batch"];
+
+    /// Reads [`NetworkParams::NAMES`] for the localizer `name`, rejecting any other.
+    pub fn parse(name: &str, params: &JsonMap<String, Value>) -> Result<Self, LocalizerError> {
+        let p = Params::new(name, params, &Self::NAMES)?;
+        let string = |name: &str| -> Result<Option<String>, LocalizerError> {
+            match p.raw(name) {
+                None => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(other) => Err(p.bad(name, format!("must be a string, got {other}"))),
+            }
+        };
+        let weights = match p.raw("weights") {
+            None => Weights::Seeded(p.usize_or("seed", 0)? as u64),
+            Some(Value::String(path)) => Weights::File(PathBuf::from(path)),
+            Some(other) => {
+                return Err(p.bad(
+                    "weights",
+                    format!("must be a file path string, got {other}"),
+                ))
+            }
+        };
+        let device = string("device")?.unwrap_or_else(|| "cpu".to_string());
+        let device = parse_device(&device).map_err(|m| p.bad("device", m))?;
+        let size = p
+            .raw("size")
+            .map(|_| {
+                let size = p.usize_or("size", 0)?;
+                u32::try_from(size).map_err(|_| p.bad("size", format!("{size} is too large")))
+            })
+            .transpose()?;
+        let batch = p.raw("batch").map(|_| p.usize_or("batch", 0)).transpose()?;
+        Ok(Self {
+            preset: string("preset")?,
+            weights,
+            device,
+            size,
+            batch,
+        })
+    }
+}
+
+/// Per-image flattened maps and optional per-image scores.
+pub(super) type MapsAndScores = (Vec<Vec<f32>>, Option<Vec<f32>>);
+
+/// [`Localizer::localize`] for the candle localizers: packs `batch` (images `size`×`size`) with
+/// [`normalized_batch`], runs `predict`, and wraps its maps (each `size`×`size`, flattened) and
+/// scores as predictions; errors name the localizer `name` and the image.
+pub(super) fn localize_with(
+    name: &str,
+    batch: &[LocalizerInput<'_>],
+    size: u32,
+    normalization: ([f32; 3], [f32; 3]),
+    device: &Device,
+    predict: impl FnOnce(&Tensor) -> candle_core::Result<MapsAndScores>,
+) -> Result<Vec<Prediction>, LocalizerError> {
+    let failed = |n: usize, message: String| LocalizerError::Failed {
+        localizer: name.to_string(),
+        image: batch[n].id.to_string(),
+        message,
+    };
+    if batch.is_empty() {
+        return Ok(Vec::new());
+    }
+    let x = normalized_batch(batch, size, normalization, device).map_err(|(n, m)| failed(n, m))?;
+    let (maps, scores) = predict(&x).map_err(|e| failed(0, e.to_string()))?;
+    maps.into_iter()
+        .enumerate()
+        .map(|(n, map)| {
+            let map = Map::from_raw(size, size, map)
+                .ok_or_else(|| failed(n, "map has the wrong number of pixels".into()))?;
+            Ok(Prediction {
+                map,
+                score: scores.as_ref().map(|s| s[n]),
+            })
+        })
+        .collect()
+}
+
+/// Packs images (each `size`×`size`) into an `N×3×size×size` tensor, RGB scaled to [0, 1] and
+/// normalised per channel with `(mean, std)`; on failure, the offending image's index and why.
+fn normalized_batch(
+    batch: &[LocalizerInput<'_>],
+    size: u32,
+    (mean, std): ([f32; 3], [f32; 3]),
+    device: &Device,
+) -> Result<Tensor, (usize, String)> {
+    let s = size as usize;
+    let mut data = vec![0f32; batch.len() * 3 * s * s];
+    for (n, input) in batch.iter().enumerate() {
+        if input.image.dimensions() != (size, size) {
+            return Err((
+                n,
+                format!(
+                    "image is {:?}, expected {size}×{size} (the harness resizes to input_size)",
+                    input.image.dimensions(),
+                ),
+            ));
+        }
+        for (i, pixel) in input.image.pixels().enumerate() {
+            for c in 0..3 {
+                data[(n * 3 + c) * s * s + i] = (pixel[c] as f32 / 255.0 - mean[c]) / std[c];
+            }
         }
     }
+    Tensor::from_vec(data, (batch.len(), 3, s, s), device).map_err(|e| (0, e.to_string()))
 }
 
 /// `cpu`, `cuda` or `cuda:N` (the latter two need the `cuda` feature).
@@ -233,26 +298,14 @@ impl Localizer for DeepLabV3Localizer {
         &mut self,
         batch: &[LocalizerInput<'_>],
     ) -> Result<Vec<Prediction>, LocalizerError> {
-        if batch.is_empty() {
-            return Ok(Vec::new());
-        }
-        let x = self.to_tensor(batch)?;
-        let id = batch[0].id;
-        let (maps, scores) = self
-            .predict(&x)
-            .map_err(|e| self.failed(id, e.to_string()))?;
-        maps.into_iter()
-            .enumerate()
-            .map(|(n, map)| {
-                let map = Map::from_raw(self.size, self.size, map).ok_or_else(|| {
-                    self.failed(batch[n].id, "map has the wrong number of pixels".into())
-                })?;
-                Ok(Prediction {
-                    map,
-                    score: scores.as_ref().map(|s| s[n]),
-                })
-            })
-            .collect()
+        localize_with(
+            Self::NAME,
+            batch,
+            self.size,
+            (IMAGENET_MEAN, IMAGENET_STD),
+            &self.device,
+            |x| self.predict(x),
+        )
     }
 }
 
