@@ -1,6 +1,6 @@
 //! The built-in localizers by name: one table of constructors, used by `harness list` and suites.
 
-use crate::models::DeepLabV3Localizer;
+use crate::models::{DeepLabV3Localizer, StehouwerLocalizer};
 use crate::params::{did_you_mean, Params};
 use crate::{plugin, Constant, Localizer, LocalizerError, Oracle, Resampling, ResamplingParams};
 use serde_json::{Map as JsonMap, Value};
@@ -123,6 +123,20 @@ const REGISTRY: &[Entry] = &[
                      device: cpu or cuda (GPU 0; append the index after a colon for another GPU), default cpu; batch: int, default 8",
         },
         build: |p| Ok(Box::new(DeepLabV3Localizer::build_from_params(p.given())?)),
+        params: &["preset", "weights", "seed", "device", "size", "batch"],
+    },
+    Entry {
+        info: LocalizerInfo {
+            name: StehouwerLocalizer::NAME,
+            description: "DFFD's attention baseline (Stehouwer et al. 2020): Xception with the \
+                          regression attention map after block 7, upsampled to the input, and a \
+                          softmax fake score (docs/models.md)",
+            params: "preset: xception | xception_w8, default xception_w8; \
+                     weights: .safetensors or .pth path (else seeded untrained weights); seed: int, default 0; \
+                     device: cpu or cuda (GPU 0; append the index after a colon for another GPU), default cpu; \
+                     size: int px ≥ 7, default the preset's (299 | 160); batch: int, default 8",
+        },
+        build: |p| Ok(Box::new(StehouwerLocalizer::build_from_params(p.given())?)),
         params: &["preset", "weights", "seed", "device", "size", "batch"],
     },
 ];

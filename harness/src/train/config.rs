@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use localizers::models::losses::{MapLoss, MAP_LOSSES};
-use localizers::models::{ModelSpec, TRAINABLE_KINDS};
+use localizers::models::{ModelSpec, XceptionConfig, TRAINABLE_KINDS};
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
@@ -105,12 +105,12 @@ pub struct TrainConfig {
     pub device: String,
 }
 
-/// Default input side per model kind: DeepLabv3 at 224 (the evaluation size), Xception at 299.
-fn default_input_size(kind: &str) -> u32 {
-    if kind == "stehouwer" {
-        299
-    } else {
-        224
+/// Default input side: DeepLabv3 at 224 (the evaluation size), Xception at its preset's size
+/// (299 for the full network, as DFFD).
+fn default_input_size(model: &ModelSpec) -> u32 {
+    match model.kind.as_str() {
+        "stehouwer" => XceptionConfig::preset(&model.preset).map_or(299, |c| c.input_size as u32),
+        _ => 224,
     }
 }
 
@@ -257,7 +257,7 @@ fn resolve(path: &Path, file: TrainFile) -> Result<TrainConfig, SuiteError> {
             ))
         }
         Some(s) => s.value,
-        None => default_input_size(&model.kind),
+        None => default_input_size(&model),
     };
     let loss = match &t.loss {
         None => MapLoss::L1,

@@ -18,9 +18,6 @@ pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
 /// ImageNet channel standard deviations (RGB).
 pub const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
 
-/// Per-image flattened maps and optional per-image scores.
-type MapsAndScores = (Vec<Vec<f32>>, Option<Vec<f32>>);
-
 /// A DeepLabv3 fake-region localizer in evaluation mode.
 #[derive(Debug)]
 pub struct DeepLabV3Localizer {
@@ -36,8 +33,8 @@ pub enum Weights {
     /// A `.safetensors` or zip-format `.pth` state dict with torchvision names (an image-level
     /// score is produced when it contains `fake_classifier.*`).
     File(PathBuf),
-    /// The checkpoint compiled into the harness ([`BUNDLED_DEEPLABV3`]).
-    Bundled,
+    /// A checkpoint compiled into the harness (safetensors bytes, e.g. [`BUNDLED_DEEPLABV3`]).
+    Bundled(&'static [u8]),
     /// A fresh seeded initialisation (untrained; for tests and smoke runs).
     Seeded(u64),
 }
@@ -49,6 +46,46 @@ pub static BUNDLED_DEEPLABV3: &[u8] = include_bytes!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../models/deeplabv3_synth.safetensors"
 ));
+
+impl Weights {
+    /// A VarBuilder over the checkpoint, `None` for a seeded initialisation.
+    pub(super) fn var_builder(
+        &self,
+        device: &Device,
+    ) -> Result<Option<VarBuilder<'static>>, String> {
+        match self {
+            Weights::File(path) => checkpoint(path, device)
+                .map(Some)
+                .map_err(|e| e.to_string()),
+            Weights::Bundled(bytes) => {
+                VarBuilder::from_buffered_safetensors(bytes.to_vec(), DType::F32, device)
+                    .map(Some)
+                    .map_err(|e| format!("bundled checkpoint: {e}"))
+            }
+            Weights::Seeded(_) => Ok(None),
+        }
+    }
+
+    /// How messages name the weights.
+    pub(super) fn describe(&self) -> String {
+        match self {
+            Weights::File(path) => format!("'{}'", path.display()),
+            Weights::Bundled(_) => "the bundled checkpoint".into(),
+            Weights::Seeded(seed) => format!("the seeded initialisation {seed}"),
+        }
+    }
+
+    /// The `harness.*` metadata a checkpoint written by `harness train` records.
+    fn recorded(&self) -> Result<std::collections::BTreeMap<String, String>, String> {
+        match self {
+            Weights::File(path) => checkpoint_file_metadata(path).map_err(|e| e.to_string()),
+            Weights::Bundled(bytes) => {
+                checkpoint_metadata(bytes).map_err(|e| format!("bundled checkpoint: {e}"))
+            }
+            Weights::Seeded(_) => Ok(Default::default()),
+        }
+    }
+}
 
 impl DeepLabV3Localizer {
     /// Name in suites and reports.
@@ -93,34 +130,25 @@ impl DeepLabV3Localizer {
             return Err(bad("batch", "must be at least 1".to_string()));
         }
         config.aux = false;
-        let model = match &weights {
-            Weights::File(path) => {
-                let vb = checkpoint(path, &device).map_err(|e| bad("weights", e.to_string()))?;
+        let model = match weights
+            .var_builder(&device)
+            .map_err(|e| bad("weights", e))?
+        {
+            Some(vb) => {
                 config.fake_classifier = vb.contains_tensor("fake_classifier.weight");
                 DeepLabV3::new(config, 0, vb).map_err(|e| {
                     bad(
                         "weights",
-                        format!("'{}' does not fit preset '{preset}': {e}", path.display()),
+                        format!("{} does not fit preset '{preset}': {e}", weights.describe()),
                     )
                 })?
             }
-            Weights::Bundled => {
-                let vb = VarBuilder::from_buffered_safetensors(
-                    BUNDLED_DEEPLABV3.to_vec(),
-                    DType::F32,
-                    &device,
-                )
-                .map_err(|e| bad("weights", format!("bundled checkpoint: {e}")))?;
-                config.fake_classifier = vb.contains_tensor("fake_classifier.weight");
-                DeepLabV3::new(config, 0, vb).map_err(|e| {
-                    bad(
-                        "preset",
-                        format!("the bundled checkpoint does not fit preset '{preset}': {e}"),
-                    )
-                })?
-            }
-            Weights::Seeded(seed) => {
-                new_trainable(config, *seed, &device)
+            None => {
+                let seed = match weights {
+                    Weights::Seeded(seed) => seed,
+                    _ => 0,
+                };
+                new_trainable(config, seed, &device)
                     .map_err(|e| bad("seed", e.to_string()))?
                     .0
             }
@@ -139,97 +167,19 @@ impl DeepLabV3Localizer {
     /// `cuda` or `cuda:N`; default `cpu`), `size` (pixels; default: the checkpoint's training
     /// input size, else 224), `batch` (default 8).
     pub fn build_from_params(params: &JsonMap<String, Value>) -> Result<Self, LocalizerError> {
-        let p = Params::new(
-            Self::NAME,
-            params,
-            &["preset", "weights", "seed", "device", "size", "batch"],
-        )?;
-        let string = |name: &str| -> Result<Option<String>, LocalizerError> {
-            match p.raw(name) {
-                None => Ok(None),
-                Some(Value::String(s)) => Ok(Some(s.clone())),
-                Some(other) => Err(p.bad(name, format!("must be a string, got {other}"))),
-            }
-        };
-        let weights = match string("weights")?.as_deref() {
-            None | Some("bundled") => Weights::Bundled,
-            Some("none") => Weights::Seeded(p.usize_or("seed", 0)? as u64),
-            Some(path) => Weights::File(PathBuf::from(path)),
-        };
-        if p.raw("seed").is_some() && !matches!(weights, Weights::Seeded(_)) {
-            return Err(p.bad(
-                "seed",
-                "only applies with weights: none (a seeded, untrained network)".into(),
-            ));
-        }
-        let recorded = match &weights {
-            Weights::File(path) => {
-                checkpoint_file_metadata(path).map_err(|e| p.bad("weights", e.to_string()))?
-            }
-            Weights::Bundled => checkpoint_metadata(BUNDLED_DEEPLABV3)
-                .map_err(|e| p.bad("weights", format!("bundled checkpoint: {e}")))?,
-            Weights::Seeded(_) => Default::default(),
-        };
-        if let Some(kind) = recorded.get("harness.kind").filter(|k| *k != Self::NAME) {
-            return Err(p.bad(
-                "weights",
-                format!("the checkpoint was trained as a '{kind}' model, not {}; use localizer kind '{kind}'", Self::NAME),
-            ));
-        }
-        let preset = match (string("preset")?, recorded.get("harness.preset")) {
-            (Some(given), Some(saved)) if &given != saved => {
-                return Err(p.bad(
-                    "preset",
-                    format!("'{given}' differs from the checkpoint's preset '{saved}'; omit preset to use it"),
-                ))
-            }
-            (Some(given), _) => given,
-            (None, Some(saved)) => saved.clone(),
-            (None, None) => "resnet50".to_string(),
-        };
-        let device = parse_device(&string("device")?.unwrap_or_else(|| "cpu".into()))
-            .map_err(|m| p.bad("device", m))?;
-        let recorded_size = recorded
-            .get("harness.input_size")
-            .and_then(|s| s.parse::<usize>().ok())
-            .unwrap_or(Self::DEFAULT_SIZE as usize);
-        let size = p.usize_or("size", recorded_size)?;
-        let size =
-            u32::try_from(size).map_err(|_| p.bad("size", format!("{size} is too large")))?;
-        let batch = p.usize_or("batch", Self::DEFAULT_MAX_BATCH)?;
-        Self::new(&preset, weights, device, size, batch)
+        let p = NetworkParams::parse(Self::NAME, params, Some(BUNDLED_DEEPLABV3))?;
+        Self::new(
+            p.preset.as_deref().unwrap_or("resnet50"),
+            p.weights,
+            p.device,
+            p.size.unwrap_or(Self::DEFAULT_SIZE),
+            p.batch.unwrap_or(Self::DEFAULT_MAX_BATCH),
+        )
     }
 
     /// The underlying network.
     pub fn model(&self) -> &DeepLabV3 {
         &self.model
-    }
-
-    /// Packs images (already `size`×`size`) into an ImageNet-normalised `N×3×size×size` tensor.
-    fn to_tensor(&self, batch: &[LocalizerInput<'_>]) -> Result<Tensor, LocalizerError> {
-        let s = self.size as usize;
-        let mut data = vec![0f32; batch.len() * 3 * s * s];
-        for (n, input) in batch.iter().enumerate() {
-            if input.image.dimensions() != (self.size, self.size) {
-                return Err(self.failed(
-                    input.id,
-                    format!(
-                        "image is {:?}, expected {}×{} (the harness resizes to input_size)",
-                        input.image.dimensions(),
-                        self.size,
-                        self.size
-                    ),
-                ));
-            }
-            for (i, pixel) in input.image.pixels().enumerate() {
-                for c in 0..3 {
-                    data[(n * 3 + c) * s * s + i] =
-                        (pixel[c] as f32 / 255.0 - IMAGENET_MEAN[c]) / IMAGENET_STD[c];
-                }
-            }
-        }
-        Tensor::from_vec(data, (batch.len(), 3, s, s), &self.device)
-            .map_err(|e| self.failed(batch[0].id, e.to_string()))
     }
 
     /// Flattened sigmoid maps (one per image) and, with a fake classifier, the scores.
@@ -246,14 +196,171 @@ impl DeepLabV3Localizer {
             .transpose()?;
         Ok((maps, scores))
     }
+}
 
-    fn failed(&self, image: &str, message: String) -> LocalizerError {
-        LocalizerError::Failed {
-            localizer: Self::NAME.to_string(),
-            image: image.to_string(),
-            message,
+/// The JSON construction parameters of the candle localizers; absent ones are `None`.
+pub(super) struct NetworkParams {
+    /// `preset`: given, else the checkpoint's.
+    pub preset: Option<String>,
+    /// `weights`: a bundled checkpoint, a file, or a seeded initialisation from `seed`.
+    pub weights: Weights,
+    /// `device`: `cpu` (default), `cuda` or `cuda:N`.
+    pub device: Device,
+    /// `size`: square input size, pixels (given, else the checkpoint's training size).
+    pub size: Option<u32>,
+    /// `batch`: largest batch.
+    pub batch: Option<usize>,
+}
+
+impl NetworkParams {
+    /// The parameter names [`NetworkParams::parse`] reads.
+    pub const NAMES: [&str; 6] = ["preset", "weights", "seed", "device", "size", "batch"];
+
+    /// Reads [`NetworkParams::NAMES`] for the localizer `name`, rejecting any other.
+    /// `weights` is `bundled` (the default when `bundled` is given), `none` (a seeded,
+    /// untrained network from `seed`, default 0) or a checkpoint path. The preset and input
+    /// size a checkpoint records (`harness train` writes them) are the defaults; a different
+    /// `preset`, or a checkpoint of another model kind, is an error.
+    pub fn parse(
+        name: &str,
+        params: &JsonMap<String, Value>,
+        bundled: Option<&'static [u8]>,
+    ) -> Result<Self, LocalizerError> {
+        let p = Params::new(name, params, &Self::NAMES)?;
+        let string = |name: &str| -> Result<Option<String>, LocalizerError> {
+            match p.raw(name) {
+                None => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(other) => Err(p.bad(name, format!("must be a string, got {other}"))),
+            }
+        };
+        let seeded = || -> Result<Weights, LocalizerError> {
+            Ok(Weights::Seeded(p.usize_or("seed", 0)? as u64))
+        };
+        let weights = match (string("weights")?.as_deref(), bundled) {
+            (None | Some("bundled"), Some(bytes)) => Weights::Bundled(bytes),
+            (Some("bundled"), None) => {
+                return Err(p.bad("weights", "this localizer has no bundled checkpoint".into()))
+            }
+            (None | Some("none"), _) => seeded()?,
+            (Some(path), _) => Weights::File(PathBuf::from(path)),
+        };
+        if p.raw("seed").is_some() && !matches!(weights, Weights::Seeded(_)) {
+            return Err(p.bad(
+                "seed",
+                "only applies with weights: none (a seeded, untrained network)".into(),
+            ));
+        }
+        let recorded = weights.recorded().map_err(|e| p.bad("weights", e))?;
+        if let Some(kind) = recorded.get("harness.kind").filter(|k| *k != name) {
+            return Err(p.bad(
+                "weights",
+                format!(
+                    "{} was trained as a '{kind}' model, not '{name}'; use localizer kind '{kind}'",
+                    weights.describe()
+                ),
+            ));
+        }
+        let preset = match (string("preset")?, recorded.get("harness.preset")) {
+            (Some(given), Some(saved)) if &given != saved => {
+                return Err(p.bad(
+                    "preset",
+                    format!(
+                        "'{given}' differs from the checkpoint's preset '{saved}'; omit preset to use it"
+                    ),
+                ))
+            }
+            (given, saved) => given.or_else(|| saved.cloned()),
+        };
+        let device = string("device")?.unwrap_or_else(|| "cpu".to_string());
+        let device = parse_device(&device).map_err(|m| p.bad("device", m))?;
+        let size = match p.raw("size") {
+            Some(_) => {
+                let size = p.usize_or("size", 0)?;
+                Some(
+                    u32::try_from(size)
+                        .map_err(|_| p.bad("size", format!("{size} is too large")))?,
+                )
+            }
+            None => recorded
+                .get("harness.input_size")
+                .and_then(|s| s.parse::<u32>().ok()),
+        };
+        let batch = p.raw("batch").map(|_| p.usize_or("batch", 0)).transpose()?;
+        Ok(Self {
+            preset,
+            weights,
+            device,
+            size,
+            batch,
+        })
+    }
+}
+
+/// Per-image flattened maps and optional per-image scores.
+pub(super) type MapsAndScores = (Vec<Vec<f32>>, Option<Vec<f32>>);
+
+/// [`Localizer::localize`] for the candle localizers: packs `batch` (images `size`×`size`) with
+/// [`normalized_batch`], runs `predict`, and wraps its maps (each `size`×`size`, flattened) and
+/// scores as predictions; errors name the localizer `name` and the image.
+pub(super) fn localize_with(
+    name: &str,
+    batch: &[LocalizerInput<'_>],
+    size: u32,
+    normalization: ([f32; 3], [f32; 3]),
+    device: &Device,
+    predict: impl FnOnce(&Tensor) -> candle_core::Result<MapsAndScores>,
+) -> Result<Vec<Prediction>, LocalizerError> {
+    let failed = |n: usize, message: String| LocalizerError::Failed {
+        localizer: name.to_string(),
+        image: batch[n].id.to_string(),
+        message,
+    };
+    if batch.is_empty() {
+        return Ok(Vec::new());
+    }
+    let x = normalized_batch(batch, size, normalization, device).map_err(|(n, m)| failed(n, m))?;
+    let (maps, scores) = predict(&x).map_err(|e| failed(0, e.to_string()))?;
+    maps.into_iter()
+        .enumerate()
+        .map(|(n, map)| {
+            let map = Map::from_raw(size, size, map)
+                .ok_or_else(|| failed(n, "map has the wrong number of pixels".into()))?;
+            Ok(Prediction {
+                map,
+                score: scores.as_ref().map(|s| s[n]),
+            })
+        })
+        .collect()
+}
+
+/// Packs images (each `size`×`size`) into an `N×3×size×size` tensor, RGB scaled to [0, 1] and
+/// normalised per channel with `(mean, std)`; on failure, the offending image's index and why.
+fn normalized_batch(
+    batch: &[LocalizerInput<'_>],
+    size: u32,
+    (mean, std): ([f32; 3], [f32; 3]),
+    device: &Device,
+) -> Result<Tensor, (usize, String)> {
+    let s = size as usize;
+    let mut data = vec![0f32; batch.len() * 3 * s * s];
+    for (n, input) in batch.iter().enumerate() {
+        if input.image.dimensions() != (size, size) {
+            return Err((
+                n,
+                format!(
+                    "image is {:?}, expected {size}×{size} (the harness resizes to input_size)",
+                    input.image.dimensions(),
+                ),
+            ));
+        }
+        for (i, pixel) in input.image.pixels().enumerate() {
+            for c in 0..3 {
+                data[(n * 3 + c) * s * s + i] = (pixel[c] as f32 / 255.0 - mean[c]) / std[c];
+            }
         }
     }
+    Tensor::from_vec(data, (batch.len(), 3, s, s), device).map_err(|e| (0, e.to_string()))
 }
 
 /// `cpu`, `cuda` or `cuda:N` (the latter two need the `cuda` feature).
@@ -291,26 +398,14 @@ impl Localizer for DeepLabV3Localizer {
         &mut self,
         batch: &[LocalizerInput<'_>],
     ) -> Result<Vec<Prediction>, LocalizerError> {
-        if batch.is_empty() {
-            return Ok(Vec::new());
-        }
-        let x = self.to_tensor(batch)?;
-        let id = batch[0].id;
-        let (maps, scores) = self
-            .predict(&x)
-            .map_err(|e| self.failed(id, e.to_string()))?;
-        maps.into_iter()
-            .enumerate()
-            .map(|(n, map)| {
-                let map = Map::from_raw(self.size, self.size, map).ok_or_else(|| {
-                    self.failed(batch[n].id, "map has the wrong number of pixels".into())
-                })?;
-                Ok(Prediction {
-                    map,
-                    score: scores.as_ref().map(|s| s[n]),
-                })
-            })
-            .collect()
+        localize_with(
+            Self::NAME,
+            batch,
+            self.size,
+            (IMAGENET_MEAN, IMAGENET_STD),
+            &self.device,
+            |x| self.predict(x),
+        )
     }
 }
 

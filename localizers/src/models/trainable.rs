@@ -7,6 +7,7 @@ use candle_nn::VarMap;
 use super::deeplabv3::DeepLabV3;
 use super::presets::{DeepLabV3Config, PRESETS};
 use super::weights::new_trainable;
+use super::xception::{Xception, XceptionConfig, STEHOUWER_MEAN, STEHOUWER_STD, XCEPTION_PRESETS};
 use super::{IMAGENET_MEAN, IMAGENET_STD};
 
 /// One forward pass in training form: logits, before any sigmoid or softmax.
@@ -52,6 +53,31 @@ impl TrainableNet for DeepLabV3 {
     }
 }
 
+impl TrainableNet for Xception {
+    /// The attention-map logits (`N×1×19×19` at 299×299) and the `N×2` class logits (softmax;
+    /// index 1 = fake). Errors when the network was built without the map.
+    fn forward_train(&self, x: &Tensor, train: bool) -> Result<TrainOutput> {
+        let output = self.forward_t(x, train)?;
+        let map_logits = output.map_logits.ok_or_else(|| {
+            candle_core::Error::Msg(
+                "this Xception has no attention map (map_after is None); DFFD training needs it"
+                    .into(),
+            )
+        })?;
+        Ok(TrainOutput {
+            map_logits,
+            class_logits: Some(output.logits),
+        })
+    }
+
+    fn normalization(&self) -> ([f32; 3], [f32; 3]) {
+        (STEHOUWER_MEAN, STEHOUWER_STD)
+    }
+
+    /// Xception has no dropout: nothing random in training mode.
+    fn reseed(&self, _seed: u64) {}
+}
+
 /// Model families `harness train` builds, as `kind` in a training config.
 pub const TRAINABLE_KINDS: [&str; 2] = ["deeplabv3", "stehouwer"];
 
@@ -60,7 +86,7 @@ pub const TRAINABLE_KINDS: [&str; 2] = ["deeplabv3", "stehouwer"];
 pub struct ModelSpec {
     /// One of [`TRAINABLE_KINDS`].
     pub kind: String,
-    /// A preset of that family (`deeplabv3`: [`PRESETS`]).
+    /// A preset of that family (`deeplabv3`: [`PRESETS`]; `stehouwer`: [`XCEPTION_PRESETS`]).
     pub preset: String,
     /// Build the image-level classifier head (trained with BCE/cross-entropy beside the map).
     pub classifier: bool,
@@ -85,6 +111,23 @@ pub fn build_trainable(
             config.aux = false;
             config.fake_classifier = spec.classifier;
             let (model, varmap) = new_trainable(config, seed, device)?;
+            Ok((Box::new(model), varmap))
+        }
+        "stehouwer" => {
+            let config = XceptionConfig::preset(&spec.preset).ok_or_else(|| {
+                candle_core::Error::Msg(format!(
+                    "unknown stehouwer preset '{}'; available: {}",
+                    spec.preset,
+                    XCEPTION_PRESETS.join(", ")
+                ))
+            })?;
+            if !spec.classifier {
+                candle_core::bail!(
+                    "model kind 'stehouwer' always has its 2-way real/fake classifier (DFFD's \
+                     loss is L1 on the map plus cross-entropy); set classifier: true"
+                );
+            }
+            let (model, varmap) = Xception::new_trainable(config, seed, device)?;
             Ok((Box::new(model), varmap))
         }
         other => candle_core::bail!(

@@ -20,6 +20,16 @@ use super::presets::DeepLabV3Config;
 /// convolutions, linear layers and their biases PyTorch's default U(±1/√fan_in); BatchNorm
 /// weight 1, bias 0, running mean 0, running variance 1.
 pub fn init_weights(varmap: &VarMap, seed: u64) -> Result<()> {
+    init_weights_with(varmap, seed, |name| name.starts_with("backbone."))
+}
+
+/// [`init_weights`]'s scheme with `kaiming(name)` choosing the 4-D (convolution) weights drawn
+/// Kaiming-normal (fan_out, ReLU gain); other convolution and linear weights get U(±1/√fan_in).
+pub(crate) fn init_weights_with(
+    varmap: &VarMap,
+    seed: u64,
+    kaiming: impl Fn(&str) -> bool,
+) -> Result<()> {
     let data = varmap
         .data()
         .lock()
@@ -38,7 +48,7 @@ pub fn init_weights(varmap: &VarMap, seed: u64) -> Result<()> {
         let values: Vec<f32> = match (leaf, layer_weight) {
             ("running_var", _) => vec![1.0; n],
             ("running_mean", _) => vec![0.0; n],
-            ("weight", _) if dims.len() == 4 && name.starts_with("backbone.") => {
+            ("weight", _) if dims.len() == 4 && kaiming(name) => {
                 let fan_out = (dims[0] * dims[2] * dims[3]) as f64;
                 let normal = Normal::new(0.0, (2.0 / fan_out).sqrt())
                     .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
@@ -215,10 +225,20 @@ impl SimpleBackend for ShapeRecorder {
 /// torchvision's state-dict naming (without `num_batches_tracked`), computed without
 /// allocating the weights.
 pub fn state_dict_shapes(config: DeepLabV3Config) -> Result<BTreeMap<String, Vec<usize>>> {
+    record_shapes(|vb| DeepLabV3::new(config, 0, vb).map(drop))
+}
+
+/// The name and shape of every tensor `build` asks its VarBuilder for, without allocating them.
+pub(crate) fn record_shapes(
+    build: impl FnOnce(VarBuilder<'static>) -> Result<()>,
+) -> Result<BTreeMap<String, Vec<usize>>> {
     let recorder = ShapeRecorder::default();
     let shapes = recorder.shapes.clone();
-    let vb = VarBuilder::from_backend(Box::new(recorder), DType::F32, Device::Cpu);
-    DeepLabV3::new(config, 0, vb)?;
+    build(VarBuilder::from_backend(
+        Box::new(recorder),
+        DType::F32,
+        Device::Cpu,
+    ))?;
     let shapes = shapes
         .lock()
         .map_err(|_| candle_core::Error::Msg("shape recorder lock poisoned".into()))?
@@ -228,9 +248,14 @@ pub fn state_dict_shapes(config: DeepLabV3Config) -> Result<BTreeMap<String, Vec
 
 /// Number of trainable parameters (BatchNorm running statistics excluded) of `config`.
 pub fn parameter_count(config: DeepLabV3Config) -> Result<usize> {
-    Ok(state_dict_shapes(config)?
+    Ok(trainable_count(&state_dict_shapes(config)?))
+}
+
+/// Elements of the tensors in `shapes` that are trained (all but BatchNorm running statistics).
+pub(crate) fn trainable_count(shapes: &BTreeMap<String, Vec<usize>>) -> usize {
+    shapes
         .iter()
         .filter(|(name, _)| !name.ends_with("running_mean") && !name.ends_with("running_var"))
         .map(|(_, dims)| dims.iter().product::<usize>())
-        .sum())
+        .sum()
 }
