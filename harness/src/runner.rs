@@ -225,8 +225,7 @@ pub fn run_training_steps(suite: &Suite, progress: bool) -> Result<(), RunError>
                 step.path.display()
             ))
         };
-        let config =
-            crate::train::TrainConfig::load(&step.path).map_err(|e| fail(e.to_string()))?;
+        let config = step.config().map_err(|e| fail(e.to_string()))?;
         if config.config_hash() != step.hash {
             return Err(fail(
                 "the training config changed since the suite was loaded".into(),

@@ -292,7 +292,13 @@ fn cross_generator(
         );
         let rendered = plots::heatmap(&title, &rows, &labels, &values, (0.0, 1.0))
             .map_err(plot_err("cross-generator heat map"))?;
-        save(dir, &format!("cross_generator_{metric}"), title, rendered, figures)?;
+        save(
+            dir,
+            &format!("cross_generator_{metric}"),
+            title,
+            rendered,
+            figures,
+        )?;
     }
     Ok(())
 }
