@@ -233,13 +233,21 @@ localizers:
     assert!(stderr.contains("reusing"), "{stderr}");
 
     // The quick profile trains its own, shorter copy of the step.
-    let quick = harness(dir.path(), &["run", "suite.yaml", "--quick", "--out", "runs3"]);
+    let quick = harness(
+        dir.path(),
+        &["run", "suite.yaml", "--quick", "--out", "runs3"],
+    );
     let (code, stderr) = code_and_stderr(&quick);
     assert_eq!(code, 0, "{stderr}");
     let quick_dir = std::fs::read_dir(dir.path().join("results/train"))
         .unwrap()
         .map(|e| e.unwrap().path())
-        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("tiny_quick-"))
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("tiny_quick-")
+        })
         .expect("a tiny_quick training directory");
     let state: serde_json::Value =
         serde_json::from_slice(&std::fs::read(quick_dir.join("state.json")).unwrap()).unwrap();

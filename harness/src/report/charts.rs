@@ -250,8 +250,13 @@ pub fn write_figures(
     Ok(figures)
 }
 
-/// Paper Table 3 as a heat map: one row per localizer (for RQ2, models trained on one
-/// generator each), one column per tested generator, mean COSS or SSIM on clean images.
+/// Categories per cross-category heat map; more are drawn per generator only.
+const CATEGORIES_PER_HEATMAP: usize = 30;
+
+/// Paper Table 3 as heat maps: one row per localizer (for RQ2, models trained on one generator
+/// and property each), one column per tested generator (`cross_generator_*`) and, when there are
+/// few enough, per tested generator/property (`cross_category_*`); mean COSS or SSIM on clean
+/// images.
 fn cross_generator(
     dir: &Path,
     suite: &Suite,
@@ -259,46 +264,50 @@ fn cross_generator(
     figures: &mut Vec<Figure>,
 ) -> Result<(), RunError> {
     for metric in ["coss", "ssim"] {
-        let columns: Vec<&str> = results
-            .aggregates
-            .iter()
-            .filter(|a| {
-                a.condition == "clean" && is_generator_category(&a.category) && a.metric == metric
-            })
-            .map(|a| a.category.as_str())
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        if columns.len() < 2 {
-            continue;
+        for per_generator in [true, false] {
+            let columns: Vec<&str> = results
+                .aggregates
+                .iter()
+                .filter(|a| {
+                    a.condition == "clean"
+                        && a.metric == metric
+                        && a.category != ALL
+                        && is_generator_category(&a.category) == per_generator
+                })
+                .map(|a| a.category.as_str())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            if columns.len() < 2 || (!per_generator && columns.len() > CATEGORIES_PER_HEATMAP) {
+                continue;
+            }
+            let rows: Vec<String> = suite.localizers.iter().map(|l| l.name.clone()).collect();
+            let values: Vec<Vec<Option<f64>>> = rows
+                .iter()
+                .map(|row| {
+                    columns
+                        .iter()
+                        .map(|cat| results.aggregate(row, "clean", cat, metric).map(|s| s.mean))
+                        .collect()
+                })
+                .collect();
+            let labels: Vec<String> = columns
+                .iter()
+                .map(|c| c.trim_end_matches("/*").to_string())
+                .collect();
+            let (what, stem) = if per_generator {
+                ("tested generator", "cross_generator")
+            } else {
+                ("tested generator/property", "cross_category")
+            };
+            let title = format!(
+                "{} by localizer (rows) and {what} (columns), clean",
+                metric_label(metric)
+            );
+            let rendered = plots::heatmap(&title, &rows, &labels, &values, (0.0, 1.0))
+                .map_err(plot_err("cross-generator heat map"))?;
+            save(dir, &format!("{stem}_{metric}"), title, rendered, figures)?;
         }
-        let rows: Vec<String> = suite.localizers.iter().map(|l| l.name.clone()).collect();
-        let values: Vec<Vec<Option<f64>>> = rows
-            .iter()
-            .map(|row| {
-                columns
-                    .iter()
-                    .map(|cat| results.aggregate(row, "clean", cat, metric).map(|s| s.mean))
-                    .collect()
-            })
-            .collect();
-        let labels: Vec<String> = columns
-            .iter()
-            .map(|c| c.trim_end_matches("/*").to_string())
-            .collect();
-        let title = format!(
-            "{} by localizer (rows) and tested generator (columns), clean",
-            metric_label(metric)
-        );
-        let rendered = plots::heatmap(&title, &rows, &labels, &values, (0.0, 1.0))
-            .map_err(plot_err("cross-generator heat map"))?;
-        save(
-            dir,
-            &format!("cross_generator_{metric}"),
-            title,
-            rendered,
-            figures,
-        )?;
     }
     Ok(())
 }
