@@ -166,17 +166,20 @@ impl Adam {
             let Some(grad) = grads.get(slot.var.as_tensor()) else {
                 continue;
             };
-            let theta = slot.var.as_tensor();
+            // Detached: a gradient (and θ, a variable) carries the graph of its step, and moments
+            // built from it would keep every step's activations alive.
+            let theta = slot.var.as_tensor().detach();
+            let grad = grad.detach();
             let grad = if p.weight_decay != 0.0 {
-                (grad + (theta * p.weight_decay)?)?
+                (grad + (&theta * p.weight_decay)?)?
             } else {
-                grad.clone()
+                grad
             };
             slot.m = ((&slot.m * p.beta1)? + (&grad * (1.0 - p.beta1))?)?;
             slot.v = ((&slot.v * p.beta2)? + (grad.sqr()? * (1.0 - p.beta2))?)?;
             let denom = ((slot.v.sqrt()? / bias2_sqrt)? + p.eps)?;
             let update = ((&slot.m / &denom)? * (p.lr / bias1))?;
-            slot.var.set(&(theta - update)?)?;
+            slot.var.set(&(&theta - update)?)?;
         }
         Ok(())
     }
