@@ -130,11 +130,12 @@ const REGISTRY: &[Entry] = &[
             name: StehouwerLocalizer::NAME,
             description: "DFFD's attention baseline (Stehouwer et al. 2020): Xception with the \
                           regression attention map after block 7, upsampled to the input, and a \
-                          softmax fake score (docs/models.md)",
-            params: "preset: xception | xception_w8, default xception_w8; \
-                     weights: .safetensors or .pth path (else seeded untrained weights); seed: int, default 0; \
+                          softmax fake score; default: the bundled checkpoint trained on the synthetic benchmark (docs/models.md)",
+            params: "weights: bundled (default) | none (seeded, untrained) | .safetensors or .pth path; \
+                     preset: xception | xception_w8, default the checkpoint's (else xception_w8); \
+                     seed: int, default 0, with weights none; \
                      device: cpu or cuda (GPU 0; append the index after a colon for another GPU), default cpu; \
-                     size: int px ≥ 7, default the preset's (299 | 160); batch: int, default 8",
+                     size: int px ≥ 7, default the checkpoint's training size (else the preset's: 299 | 160); batch: int, default 8",
         },
         build: |p| Ok(Box::new(StehouwerLocalizer::build_from_params(p.given())?)),
         params: &["preset", "weights", "seed", "device", "size", "batch"],

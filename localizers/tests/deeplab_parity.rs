@@ -6,7 +6,7 @@ mod deeplab_common;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
-use deeplab_common::{fixture_dir, read_f32};
+use deeplab_common::{fixture_dir, formula_input, formula_tensor, read_f32};
 use localizers::models::candle_core::{DType, Device, Tensor};
 use localizers::models::candle_nn::VarBuilder;
 use localizers::models::{
@@ -68,50 +68,6 @@ fn fake_classifier_adds_two_documented_tensors() {
     assert_eq!(shapes.len(), torchvision_keys(50).len() + 2);
 }
 
-/// FNV-1a, 32 bits, over the UTF-8 bytes.
-fn fnv1a32(text: &str) -> u32 {
-    text.bytes()
-        .fold(2166136261u32, |h, b| (h ^ b as u32).wrapping_mul(16777619))
-}
-
-/// make_fixtures.py's `formula_tensor`.
-fn formula_tensor(name: &str, dims: &[usize]) -> Tensor {
-    let n: usize = dims.iter().product();
-    let phase = 0.3 * (fnv1a32(name) % 1000) as f64;
-    let leaf = name.rsplit('.').next().unwrap();
-    let fan_in: usize = dims.iter().skip(1).product();
-    let values: Vec<f32> = (0..n)
-        .map(|i| {
-            let u = 43758.5453 * (12.9898 * i as f64 + phase).sin();
-            let s = 2.0 * (u - u.floor()) - 1.0;
-            let v = match leaf {
-                "running_var" => 1.0 + 0.5 * s,
-                "running_mean" => 0.1 * s,
-                "weight" if dims.len() == 1 => 1.0 + 0.2 * s,
-                "bias" => 0.1 * s,
-                "weight" => s * (3.0 / fan_in as f64).sqrt(),
-                _ => panic!("no formula for {name}"),
-            };
-            v as f32
-        })
-        .collect();
-    Tensor::from_vec(values, dims, &Device::Cpu).unwrap()
-}
-
-/// make_fixtures.py's `formula_input` at batch 1.
-fn formula_input(h: usize, w: usize) -> Tensor {
-    let mut values = Vec::with_capacity(3 * h * w);
-    for c in 0..3 {
-        for y in 0..h {
-            for x in 0..w {
-                let v = 2.0
-                    * (0.11 * x as f64 * (c + 1) as f64 + 0.07 * y as f64 + 0.5 * c as f64).sin();
-                values.push(v as f32);
-            }
-        }
-    }
-    Tensor::from_vec(values, (1, 3, h, w), &Device::Cpu).unwrap()
-}
 
 fn check_forward(depth: u32, config: DeepLabV3Config) {
     let tensors: HashMap<String, Tensor> = state_dict_shapes(config)
@@ -125,7 +81,7 @@ fn check_forward(depth: u32, config: DeepLabV3Config) {
     let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
     let model = DeepLabV3::new(config, 0, vb).unwrap();
     let start = Instant::now();
-    let output = model.forward_t(&formula_input(64, 64), false).unwrap();
+    let output = model.forward_t(&formula_input(1, 64, 64), false).unwrap();
     eprintln!("R{depth} eval forward 1×3×64×64: {:?}", start.elapsed());
     let aux = output.aux.expect("aux head built");
     for (name, ours) in [("out", output.out), ("aux", aux)] {
@@ -180,7 +136,7 @@ fn torch_saved_pth_loads_and_equals_formula_weights() {
         .collect();
     let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
     let from_formula = DeepLabV3::new(config, 0, vb).unwrap();
-    let x = formula_input(64, 64);
+    let x = formula_input(1, 64, 64);
     let (a, b) = (
         from_pth.forward_t(&x, false).unwrap(),
         from_formula.forward_t(&x, false).unwrap(),
@@ -224,7 +180,7 @@ fn forward_and_training_step_timing_224() {
         ("resnet10_os16_w8", DeepLabV3Config::resnet10_os16_w8()),
     ] {
         let (model, varmap) = localizers::models::new_trainable(config, 0, &Device::Cpu).unwrap();
-        let x = formula_input(224, 224);
+        let x = formula_input(1, 224, 224);
         for run in 0..2 {
             let start = Instant::now();
             let out = model.forward_t(&x, false).unwrap();

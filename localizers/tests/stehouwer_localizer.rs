@@ -1,6 +1,7 @@
 //! The `stehouwer` localizer (sigmoid attention map upsampled to the input, softmax fake score)
 //! and the `stehouwer` kind of `build_trainable`.
 
+mod deeplab_common;
 mod stehouwer_common;
 
 use image::RgbImage;

@@ -2,6 +2,7 @@
 //! identical state-dict names, shapes and parameter counts, and the same eval- and
 //! training-mode outputs and gradients when every tensor is filled from the shared formula.
 
+mod deeplab_common;
 mod stehouwer_common;
 
 use std::collections::BTreeMap;

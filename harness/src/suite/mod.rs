@@ -243,36 +243,55 @@ impl Suite {
 
     /// Short hash of the resolved suite (first 8 hex digits of its canonical JSON's SHA-256).
     pub fn config_hash(&self) -> String {
-        use sha2::Digest;
-        let json = serde_json::to_vec(self).expect("suite serializes");
-        let digest = sha2::Sha256::digest(&json);
-        digest.iter().take(4).map(|b| format!("{b:02x}")).collect()
+        short_hash(self)
     }
 }
 
-fn resolve(path: &Path, file: SuiteFile) -> Result<Suite, SuiteError> {
-    if file.version.value != SCHEMA_VERSION {
+/// First 8 hex digits of the SHA-256 of `value`'s canonical JSON: names run and training
+/// directories by configuration.
+pub(crate) fn short_hash<T: Serialize>(value: &T) -> String {
+    use sha2::Digest;
+    let json = serde_json::to_vec(value).expect("configurations serialize");
+    let digest = sha2::Sha256::digest(&json);
+    digest.iter().take(4).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Checks a file's `version` and `name` (which names a directory), for suites and training
+/// configs alike; `what` is the kind of file in messages.
+pub(crate) fn check_header(
+    path: &Path,
+    what: &str,
+    version: &Spanned<u32>,
+    expected: u32,
+    name: &Spanned<String>,
+) -> Result<String, SuiteError> {
+    if version.value != expected {
         return Err(err_at(
             path,
-            &file.version,
+            version,
             format!(
-                "unsupported suite version {}; this harness reads version {SCHEMA_VERSION}",
-                file.version.value
+                "unsupported {what} version {}; this harness reads version {expected}",
+                version.value
             ),
         ));
     }
-    let name = file.name.value.clone();
-    if name.is_empty()
-        || !name
+    let valid = !name.value.is_empty()
+        && name
+            .value
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !valid {
         return Err(err_at(
             path,
-            &file.name,
-            "name must be non-empty letters, digits, '_' or '-' (it names the results directory)",
+            name,
+            "name must be non-empty letters, digits, '_' or '-' (it names the output directory)",
         ));
     }
+    Ok(name.value.clone())
+}
+
+fn resolve(path: &Path, file: SuiteFile) -> Result<Suite, SuiteError> {
+    let name = check_header(path, "suite", &file.version, SCHEMA_VERSION, &file.name)?;
     let data = resolve_data(path, file.data)?;
     let evaluation = resolve_evaluation(path, file.evaluation)?;
     let localizers = resolve_localizers(path, file.localizers)?;

@@ -9,7 +9,10 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use crate::suite::schema::DataSpec;
-use crate::suite::{did_you_mean, err_at, resolve_data, with_suggestion, DataConfig, SuiteError};
+use crate::suite::{
+    check_header, did_you_mean, err_at, resolve_data, short_hash, with_suggestion, DataConfig,
+    SuiteError,
+};
 use crate::synth::Split;
 
 /// The only training-config schema version.
@@ -157,36 +160,18 @@ impl TrainConfig {
 
     /// First 8 hex digits of the SHA-256 of the resolved config's canonical JSON.
     pub fn config_hash(&self) -> String {
-        use sha2::Digest;
-        let json = serde_json::to_vec(self).expect("config serializes");
-        let digest = sha2::Sha256::digest(&json);
-        digest.iter().take(4).map(|b| format!("{b:02x}")).collect()
+        short_hash(self)
     }
 }
 
 fn resolve(path: &Path, file: TrainFile) -> Result<TrainConfig, SuiteError> {
-    if file.version.value != TRAIN_SCHEMA_VERSION {
-        return Err(err_at(
-            path,
-            &file.version,
-            format!(
-                "unsupported training config version {}; this harness reads version {TRAIN_SCHEMA_VERSION}",
-                file.version.value
-            ),
-        ));
-    }
-    let name = file.name.value.clone();
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        return Err(err_at(
-            path,
-            &file.name,
-            "name must be non-empty letters, digits, '_' or '-' (it names the output directory)",
-        ));
-    }
+    let name = check_header(
+        path,
+        "training config",
+        &file.version,
+        TRAIN_SCHEMA_VERSION,
+        &file.name,
+    )?;
     let kind = &file.model.kind;
     if !TRAINABLE_KINDS.contains(&kind.value.as_str()) {
         return Err(err_at(
