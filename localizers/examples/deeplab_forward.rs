@@ -16,7 +16,7 @@
 //! `--dump PATH` writes the segmentation logits `out` (`N×1×size×size`) of the last pass as raw
 //! little-endian f32, and with a fake classifier its `N` logits to `PATH.fake_logit`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -123,7 +123,7 @@ fn build(args: &Args) -> Result<DeepLabV3, String> {
     }
 }
 
-fn write_f32(path: &PathBuf, t: &Tensor) -> Result<(), String> {
+fn write_f32(path: &Path, t: &Tensor) -> Result<(), String> {
     let values = t
         .flatten_all()
         .and_then(|t| t.to_vec1::<f32>())
@@ -160,7 +160,7 @@ fn run(args: &Args) -> Result<(), String> {
         if let Some(fake) = &output.fake_logit {
             let mut fake_path = path.clone().into_os_string();
             fake_path.push(".fake_logit");
-            write_f32(&PathBuf::from(fake_path), fake)?;
+            write_f32(Path::new(&fake_path), fake)?;
         }
     }
     let line = serde_json::json!({
