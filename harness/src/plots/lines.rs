@@ -140,12 +140,20 @@ impl Figure for LossFigure<'_> {
                     MUTED.stroke_width(2),
                 ))
                 .map_err(draw_err)?;
+            // Labelled on the side with more room, so a final-step mark stays readable.
+            let (label, anchor) = if step > (x0 + x1) / 2.0 {
+                (format!("selected: step {} ", format_tick(step)), HPos::Right)
+            } else {
+                (format!(" selected: step {}", format_tick(step)), HPos::Left)
+            };
             chart
                 .plotting_area()
                 .draw(&Text::new(
-                    format!(" selected: step {}", format_tick(step)),
+                    label,
                     (step, y1),
-                    style::text(style::NOTE_PX).color(&MUTED),
+                    style::text(style::NOTE_PX)
+                        .color(&MUTED)
+                        .pos(Pos::new(anchor, VPos::Top)),
                 ))
                 .map_err(draw_err)?;
         }
@@ -187,6 +195,8 @@ mod tests {
         let png = image::load_from_memory(&out.png).unwrap();
         assert_eq!(png.width(), WIDTH);
         assert!(out.svg.contains("selected: step 50"));
+        let late = loss_curves("run", &curves, Some(100.0)).unwrap();
+        assert!(late.svg.contains("selected: step 100"));
         assert!(out.svg.contains("validation"));
         let empty = [LossCurve {
             label: "x".into(),

@@ -193,6 +193,8 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<TrainOutcom
             )));
         }
         if s.finished {
+            // Redrawn from the log, so a reused run's plot follows the current harness.
+            plot_log(&dir, config, s.best_step)?;
             return finished(&dir, s, 0);
         }
     }
