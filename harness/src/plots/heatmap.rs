@@ -1,4 +1,5 @@
-//! The cross-generator matrix (paper Table 3, RQ2): rows = trained on, columns = tested on, each
+//! The cross-generator matrix (paper Table 3, RQ2): rows = localizers (for RQ2, models trained on
+//! one category), columns = tested on, each
 //! cell coloured with viridis over a fixed range and labelled with its value.
 
 use plotters::coord::Shift;
@@ -15,7 +16,7 @@ use super::style::{
 };
 use super::{PlotError, Rendered};
 
-/// Draws a matrix of values: `values[r][c]` for `row_labels[r]` (trained on) and `col_labels[c]`
+/// Draws a matrix of values: `values[r][c]` for `row_labels[r]` (a localizer) and `col_labels[c]`
 /// (tested on), coloured with viridis from `value_range.0` (dark) to `value_range.1` (yellow),
 /// with a colour bar. `None` cells are gray with a dash.
 ///
@@ -252,8 +253,9 @@ impl<'a> HeatmapFigure<'a> {
         ))
         .map_err(draw_err)?;
         let rotated = header.transform(FontTransform::Rotate270);
+        // Rows are localizers: models trained on one category (RQ2) or any other localizer.
         root.draw(&Text::new(
-            "Trained on",
+            "Localizer",
             (ROW_AXIS_W / 2, self.grid_y() + grid_h / 2),
             rotated,
         ))
@@ -386,7 +388,7 @@ mod tests {
         for text in [
             "COSS across generators",
             "Tested on",
-            "Trained on",
+            "Localizer",
             "STGAN",
             "StarGAN",
             &format_value(cases[0].0, 1.0),
