@@ -135,7 +135,7 @@ const REGISTRY: &[Entry] = &[
                      preset: xception | xception_w8, default the checkpoint's (else xception_w8); \
                      seed: int, default 0, with weights none; \
                      device: cpu or cuda (GPU 0; append the index after a colon for another GPU), default cpu; \
-                     size: int px ≥ 7, default the checkpoint's training size (else the preset's: 299 | 160); batch: int, default 8",
+                     size: int px ≥ 7, default the checkpoint's training size (else the preset's, 299 or 160); batch: int, default 8",
         },
         build: |p| Ok(Box::new(StehouwerLocalizer::build_from_params(p.given())?)),
         params: &["preset", "weights", "seed", "device", "size", "batch"],
