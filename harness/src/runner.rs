@@ -338,7 +338,11 @@ pub fn execute(
     let done: HashSet<(String, String, String)> = done_keys(&existing);
     let mut all_rows = existing;
     let total = (dataset.images.len() * suite.conditions.len()) as u64;
-    let bar = progress_bar(total, options.progress);
+    let bar = progress_bar(
+        total,
+        options.progress,
+        "{elapsed_precise} [{bar:40}] {pos}/{len} image-conditions, ETA {eta}",
+    );
     let batch = suite.evaluation.batch.max(1);
     for chunk in dataset.images.chunks(batch) {
         let pending = |cond: &Condition, image: &ImageRef| {
@@ -418,17 +422,17 @@ pub fn execute(
     Ok(all_rows)
 }
 
-fn progress_bar(total: u64, enabled: bool) -> ProgressBar {
+/// A progress bar on stderr with `template` (indicatif syntax), hidden when `enabled` is false
+/// or stderr is not a terminal (logs and CI stay clean).
+pub(crate) fn progress_bar(total: u64, enabled: bool, template: &str) -> ProgressBar {
     let bar = ProgressBar::new(total);
     if !enabled || !std::io::stderr().is_terminal() {
         bar.set_draw_target(ProgressDrawTarget::hidden());
     }
     bar.set_style(
-        ProgressStyle::with_template(
-            "{elapsed_precise} [{bar:40}] {pos}/{len} image-conditions, ETA {eta}",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
+        ProgressStyle::with_template(template)
+            .expect("valid template")
+            .progress_chars("=> "),
     );
     bar
 }

@@ -142,7 +142,10 @@ impl Figure for LossFigure<'_> {
                 .map_err(draw_err)?;
             // Labelled on the side with more room, so a final-step mark stays readable.
             let (label, anchor) = if step > (x0 + x1) / 2.0 {
-                (format!("selected: step {} ", format_tick(step)), HPos::Right)
+                (
+                    format!("selected: step {} ", format_tick(step)),
+                    HPos::Right,
+                )
             } else {
                 (format!(" selected: step {}", format_tick(step)), HPos::Left)
             };

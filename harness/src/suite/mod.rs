@@ -204,22 +204,13 @@ pub(crate) fn with_suggestion(message: &str) -> String {
 impl Suite {
     /// Reads, validates and resolves a suite file. Nothing runs on an invalid suite.
     pub fn load(path: &Path) -> Result<Suite, SuiteError> {
-        let text = std::fs::read_to_string(path).map_err(|e| SuiteError {
-            path: path.to_path_buf(),
-            location: None,
-            message: format!("cannot read the suite file: {e}"),
-        })?;
+        let text = read_text(path, "suite file")?;
         Suite::parse(path, &text)
     }
 
     /// Validates and resolves suite text; `path` is used for messages and relative paths.
     pub fn parse(path: &Path, text: &str) -> Result<Suite, SuiteError> {
-        let file: SuiteFile = serde_saphyr::from_str(text).map_err(|e| SuiteError {
-            path: path.to_path_buf(),
-            location: e.location().map(|l| (l.line(), l.column())),
-            message: with_suggestion(&e.to_string()),
-        })?;
-        resolve(path, file)
+        resolve(path, parse_yaml(path, text)?)
     }
 
     /// The quick profile (`harness run --quick`): at most 4 fakes per category and 10 reals,
@@ -245,6 +236,27 @@ impl Suite {
     pub fn config_hash(&self) -> String {
         short_hash(self)
     }
+}
+
+/// The text of a configuration file; `what` names the kind of file in the error.
+pub(crate) fn read_text(path: &Path, what: &str) -> Result<String, SuiteError> {
+    std::fs::read_to_string(path).map_err(|e| SuiteError {
+        path: path.to_path_buf(),
+        location: None,
+        message: format!("cannot read the {what}: {e}"),
+    })
+}
+
+/// Deserializes YAML with errors at `file:line:column` and a "did you mean" for unknown keys.
+pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    text: &str,
+) -> Result<T, SuiteError> {
+    serde_saphyr::from_str(text).map_err(|e| SuiteError {
+        path: path.to_path_buf(),
+        location: e.location().map(|l| (l.line(), l.column())),
+        message: with_suggestion(&e.to_string()),
+    })
 }
 
 /// First 8 hex digits of the SHA-256 of `value`'s canonical JSON: names run and training

@@ -10,8 +10,8 @@ use serde_saphyr::Spanned;
 
 use crate::suite::schema::DataSpec;
 use crate::suite::{
-    check_header, did_you_mean, err_at, resolve_data, short_hash, with_suggestion, DataConfig,
-    SuiteError,
+    check_header, did_you_mean, err_at, parse_yaml, read_text, resolve_data, short_hash,
+    DataConfig, SuiteError,
 };
 use crate::synth::Split;
 
@@ -128,22 +128,13 @@ fn default_preset(kind: &str) -> &'static str {
 impl TrainConfig {
     /// Reads and validates a training config.
     pub fn load(path: &Path) -> Result<TrainConfig, SuiteError> {
-        let text = std::fs::read_to_string(path).map_err(|e| SuiteError {
-            path: path.to_path_buf(),
-            location: None,
-            message: format!("cannot read the training config: {e}"),
-        })?;
+        let text = read_text(path, "training config")?;
         TrainConfig::parse(path, &text)
     }
 
     /// Validates config text; `path` is used in messages and for relative manifest paths.
     pub fn parse(path: &Path, text: &str) -> Result<TrainConfig, SuiteError> {
-        let file: TrainFile = serde_saphyr::from_str(text).map_err(|e| SuiteError {
-            path: path.to_path_buf(),
-            location: e.location().map(|l| (l.line(), l.column())),
-            message: with_suggestion(&e.to_string()),
-        })?;
-        resolve(path, file)
+        resolve(path, parse_yaml(path, text)?)
     }
 
     /// The quick profile (`--quick`): a tenth of the steps (at least 10), at most 4 validation

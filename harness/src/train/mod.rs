@@ -11,11 +11,10 @@ mod examples;
 mod memory;
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use localizers::models::candle_core::{Device, Tensor};
 use localizers::models::losses::{classifier_loss, fake_probability};
 use localizers::models::optim::{Adam, AdamParams};
@@ -32,7 +31,7 @@ use examples::{load_all, stack, Example, Sampler, Shapes};
 use crate::dataset::{Dataset, DatasetError};
 use crate::fsutil::write_atomic;
 use crate::plots::{loss_curves, LossCurve};
-use crate::runner::derive_seed;
+use crate::runner::{derive_seed, progress_bar};
 
 /// Files of a training directory.
 pub const BEST_WEIGHTS: &str = "best.safetensors";
@@ -273,7 +272,11 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<TrainOutcom
         dir.display()
     );
 
-    let bar = progress_bar(config.steps as u64, options.progress);
+    let bar = progress_bar(
+        config.steps as u64,
+        options.progress,
+        "{elapsed_precise} [{bar:40}] step {pos}/{len} {msg}, ETA {eta}",
+    );
     bar.set_position(start as u64);
     let mut log = std::fs::OpenOptions::new()
         .create(true)
@@ -538,18 +541,4 @@ fn plot_log(dir: &Path, config: &TrainConfig, best_step: Option<usize>) -> Resul
     write_atomic(&dir.join("loss.png"), &rendered.png).map_err(io_err(&dir.join("loss.png")))?;
     write_atomic(&dir.join("loss.svg"), rendered.svg.as_bytes())
         .map_err(io_err(&dir.join("loss.svg")))
-}
-
-fn progress_bar(total: u64, enabled: bool) -> ProgressBar {
-    let bar = ProgressBar::new(total);
-    if !enabled || !std::io::stderr().is_terminal() {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-    }
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{elapsed_precise} [{bar:40}] step {pos}/{len} {msg}, ETA {eta}",
-        )
-        .expect("valid template"),
-    );
-    bar
 }
