@@ -125,7 +125,7 @@ fn unknown_kind_suggests_the_closest_and_lists_all() {
     assert_eq!(
         e.to_string(),
         "unknown localizer 'oracel'; did you mean 'oracle'?; available: oracle, constant, \
-         resampling, plugin, subprocess, torchscript, saved_maps, deeplabv3"
+         resampling, plugin, subprocess, torchscript, saved_maps, deeplabv3, stehouwer"
     );
     let msg = build("watermark_checker", &JsonMap::new())
         .err()
@@ -196,7 +196,8 @@ fn available_lists_every_buildable_kind() {
             "subprocess",
             "torchscript",
             "saved_maps",
-            "deeplabv3"
+            "deeplabv3",
+            "stehouwer"
         ]
     );
     // The plugin kinds need a path, command or directory (registry tests check the error).
