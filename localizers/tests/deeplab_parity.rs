@@ -68,7 +68,6 @@ fn fake_classifier_adds_two_documented_tensors() {
     assert_eq!(shapes.len(), torchvision_keys(50).len() + 2);
 }
 
-
 fn check_forward(depth: u32, config: DeepLabV3Config) {
     let tensors: HashMap<String, Tensor> = state_dict_shapes(config)
         .unwrap()
