@@ -97,6 +97,9 @@ pub struct TrainStep {
     pub hash: String,
     /// Trained with the quick profile ([`crate::train::TrainConfig::quick`]).
     pub quick: bool,
+    /// The model preset the config trains (covered by the hash).
+    #[serde(skip)]
+    pub preset: String,
     #[serde(skip)]
     pub path: PathBuf,
 }
@@ -553,11 +556,9 @@ fn resolve_localizers(
         let params = match &config.train {
             None => config.params.clone(),
             Some(step) => {
-                let cfg = crate::train::TrainConfig::load(&step.path)
-                    .map_err(|e| err_at(path, entry, e.to_string()))?;
                 let mut params = config.params.clone();
                 params.insert("weights".into(), "none".into());
-                params.insert("preset".into(), cfg.model.preset.clone().into());
+                params.insert("preset".into(), step.preset.clone().into());
                 params
             }
         };
@@ -612,6 +613,7 @@ fn resolve_train_step(
         name: cfg.name.clone(),
         hash: cfg.config_hash(),
         quick: false,
+        preset: cfg.model.preset.clone(),
         path: config_path,
     })
 }
