@@ -147,6 +147,21 @@ fn trains_writes_its_files_and_resumes_exactly() {
 }
 
 #[test]
+fn a_zero_cosine_weight_keeps_the_config_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let with = |extra: &str| {
+        config(
+            dir.path(),
+            &TINY.replace("  steps: 4", &format!("  steps: 4{extra}")),
+        )
+        .config_hash()
+    };
+    // Configs written before the cosine term existed keep their cache entries.
+    assert_eq!(with(""), with("\n  cosine_weight: 0"));
+    assert_ne!(with(""), with("\n  cosine_weight: 1.0"));
+}
+
+#[test]
 fn invalid_configs_name_the_line_and_the_fix() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
@@ -175,6 +190,12 @@ fn invalid_configs_name_the_line_and_the_fix() {
             "never 'test'",
         ),
         ("  batch: 2", "  batch: 0", "tiny.yaml:12:", "at least 1"),
+        (
+            "  steps: 4",
+            "  steps: 4\n  cosine_weight: -1",
+            "tiny.yaml:14:",
+            "cosine_weight must lie in [0,",
+        ),
     ];
     for (from, to, location, hint) in cases {
         let path = dir.path().join("tiny.yaml");

@@ -145,8 +145,36 @@ fn bad_shapes_and_names_are_errors() {
         .to_string()
         .contains("shape"));
     let err = "l3".parse::<MapLoss>().unwrap_err();
-    assert!(err.contains("available: l1, l2, dice, focal, bce"), "{err}");
+    assert!(
+        err.contains("available: l1, l2, dice, focal, bce, cosine"),
+        "{err}"
+    );
     let logits = Tensor::zeros((2, 3), DType::F32, &Device::Cpu).unwrap();
     assert!(classifier_loss(&logits, &[0, 1]).is_err());
     assert!(classifier_loss(&logits.narrow(1, 0, 1).unwrap(), &[0]).is_err());
+}
+
+#[test]
+fn cosine_loss_ignores_all_zero_ground_truth() {
+    let logits = Tensor::new(&[[[[0.5f64, -1.0], [2.0, 0.0]]]], &Device::Cpu).unwrap();
+    let zero = logits.zeros_like().unwrap();
+    let loss = |t: &Tensor| {
+        MapLoss::Cosine
+            .compute(&logits, t)
+            .unwrap()
+            .to_scalar::<f64>()
+            .unwrap()
+    };
+    // A batch of reals only: no shape to match, no loss.
+    assert_eq!(loss(&zero), 0.0);
+    // A ground truth proportional to the prediction: cosine 1, whatever its scale.
+    let p = sigmoid(&logits);
+    assert!(loss(&(p * 0.1).unwrap()).abs() < 1e-12);
+}
+
+fn sigmoid(x: &Tensor) -> Tensor {
+    (x.neg().unwrap().exp().unwrap() + 1.0)
+        .unwrap()
+        .recip()
+        .unwrap()
 }

@@ -49,6 +49,7 @@ struct TrainingSection {
     batch: Option<Spanned<usize>>,
     steps: Option<Spanned<usize>>,
     loss: Option<Spanned<String>>,
+    cosine_weight: Option<Spanned<f64>>,
     classifier_weight: Option<Spanned<f64>>,
     real_fraction: Option<Spanned<f64>>,
     lr: Option<Spanned<f64>>,
@@ -93,6 +94,10 @@ pub struct TrainConfig {
     pub batch: usize,
     pub steps: usize,
     pub loss: MapLoss,
+    /// Weight of an added cosine term (`1 − COSS`, [`MapLoss::Cosine`]) on the map; 0 = none.
+    /// Omitted from the serialised config when 0, so older configs keep their hash.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub cosine_weight: f64,
     /// Weight of the classifier loss (when the model has a classifier).
     pub classifier_weight: f64,
     /// Probability that a training image is a real (unmanipulated) one.
@@ -106,6 +111,10 @@ pub struct TrainConfig {
     pub selection: Selection,
     /// `cpu`, `cuda` or `cuda:N`.
     pub device: String,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 /// Default input side: DeepLabv3 at 224 (the evaluation size), Xception at its preset's size
@@ -282,6 +291,7 @@ fn resolve(path: &Path, file: TrainFile) -> Result<TrainConfig, SuiteError> {
         batch,
         steps,
         loss,
+        cosine_weight: unit(&t.cosine_weight, "cosine_weight", 0.0, 0.0, 1e6)?,
         classifier_weight: unit(&t.classifier_weight, "classifier_weight", 1.0, 0.0, 1e6)?,
         real_fraction: unit(&t.real_fraction, "real_fraction", 0.25, 0.0, 1.0)?,
         lr: unit(&t.lr, "lr", 1e-4, 0.0, 10.0)?,

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use localizers::models::candle_core::{Device, Tensor};
-use localizers::models::losses::{classifier_loss, fake_probability};
+use localizers::models::losses::{classifier_loss, fake_probability, MapLoss};
 use localizers::models::optim::{Adam, AdamParams};
 use localizers::models::{
     build_trainable, candle_core, parse_device, save_checkpoint, varmap_tensors, TrainOutput,
@@ -392,7 +392,8 @@ struct Losses {
     class: Option<Tensor>,
 }
 
-/// Map loss plus, with a classifier, `classifier_weight` × its cross-entropy.
+/// Map loss (plus `cosine_weight` × the cosine loss) plus, with a classifier,
+/// `classifier_weight` × its cross-entropy.
 fn objective(
     config: &TrainConfig,
     output: &TrainOutput,
@@ -406,7 +407,11 @@ fn objective(
             target.dims()
         )));
     }
-    let map = config.loss.compute(&output.map_logits, target)?;
+    let mut map = config.loss.compute(&output.map_logits, target)?;
+    if config.cosine_weight > 0.0 {
+        let cosine = MapLoss::Cosine.compute(&output.map_logits, target)?;
+        map = (map + (cosine * config.cosine_weight)?)?;
+    }
     let class = output
         .class_logits
         .as_ref()

@@ -1,5 +1,5 @@
-//! FakeLocator's map losses (paper §4.3 and Table 2: L1, L2, Dice, Focal, plus BCE) on map
-//! logits, and the image-level classifier loss. Every loss is a mean, so its scale does not
+//! FakeLocator's map losses (paper §4.3 and Table 2: L1, L2, Dice, Focal, plus BCE and a
+//! cosine loss, `1 − COSS`) on map logits, and the image-level classifier loss. Every loss is a mean, so its scale does not
 //! depend on the batch or map size.
 
 use std::fmt;
@@ -27,10 +27,14 @@ pub enum MapLoss {
     Focal,
     /// Binary cross-entropy with logits, `max(z, 0) − z·y + log(1 + e^{−|z|})`, averaged.
     Bce,
+    /// `1 − cos(p, y)` per image (the COSS metric as a loss), averaged over the images whose
+    /// ground truth is not all zero (the cosine is undefined there; 0 when there are none).
+    /// Scale-free: it shapes the map, so it is meant to be added to L1 (`cosine_weight`).
+    Cosine,
 }
 
 /// Names accepted by [`MapLoss::from_str`].
-pub const MAP_LOSSES: [&str; 5] = ["l1", "l2", "dice", "focal", "bce"];
+pub const MAP_LOSSES: [&str; 6] = ["l1", "l2", "dice", "focal", "bce", "cosine"];
 
 impl MapLoss {
     /// The lowercase name used in configs and logs.
@@ -41,6 +45,7 @@ impl MapLoss {
             MapLoss::Dice => "dice",
             MapLoss::Focal => "focal",
             MapLoss::Bce => "bce",
+            MapLoss::Cosine => "cosine",
         }
     }
 
@@ -77,6 +82,23 @@ impl MapLoss {
                     (overlap.affine(2.0, DICE_SMOOTH)? / total.affine(1.0, DICE_SMOOTH)?)?;
                 ratio.affine(-1.0, 1.0)?.mean_all()
             }
+            MapLoss::Cosine => {
+                let p = sigmoid(logits)?.flatten_from(1)?;
+                let y = target.flatten_from(1)?;
+                let y_norm_sq = y.sqr()?.sum(D::Minus1)?;
+                // Images with an all-zero ground truth (reals) carry no shape: weight 0.
+                let has_shape = y_norm_sq.gt(0.0)?.to_dtype(p.dtype())?;
+                // A batch of reals only: 0 / 1.
+                let count = has_shape.sum_all()?.maximum(1.0)?;
+                // ‖p‖ > 0 (sigmoid); masked images divide by 1 instead of 0, so no NaN
+                // reaches the gradient (the target is a constant, its norm needs none).
+                let norms = (p.sqr()?.sum(D::Minus1)?.sqrt()? * y_norm_sq.sqrt()?)?;
+                let norms = (norms + has_shape.affine(-1.0, 1.0)?)?;
+                let cosine = ((&p * &y)?.sum(D::Minus1)? / norms)?;
+                (cosine.affine(-1.0, 1.0)? * has_shape)?
+                    .sum_all()?
+                    .div(&count)
+            }
         }
     }
 }
@@ -97,6 +119,7 @@ impl FromStr for MapLoss {
             "dice" => MapLoss::Dice,
             "focal" => MapLoss::Focal,
             "bce" => MapLoss::Bce,
+            "cosine" => MapLoss::Cosine,
             other => {
                 return Err(format!(
                     "unknown loss '{other}'; available: {}",
