@@ -162,6 +162,23 @@ fn a_zero_cosine_weight_keeps_the_config_hash() {
 }
 
 #[test]
+fn entire_fraction_needs_both_kinds_of_fakes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tiny.yaml");
+    let text = TINY.replace("  steps: 4", "  steps: 4\n  entire_fraction: 0.2");
+    std::fs::write(&path, text).unwrap();
+    let out = harness(dir.path(), &["train", path.to_str().unwrap()]);
+    let (code, stderr) = code_and_stderr(&out);
+    assert_ne!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("tiny.yaml")
+            && stderr.contains("4000 partial and 0 entire")
+            && stderr.contains("remove entire_fraction"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn invalid_configs_name_the_line_and_the_fix() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
@@ -195,6 +212,12 @@ fn invalid_configs_name_the_line_and_the_fix() {
             "  steps: 4\n  cosine_weight: -1",
             "tiny.yaml:14:",
             "cosine_weight must lie in [0,",
+        ),
+        (
+            "  steps: 4",
+            "  steps: 4\n  entire_fraction: 1.5",
+            "tiny.yaml:14:",
+            "entire_fraction must lie in [0, 1]",
         ),
     ];
     for (from, to, location, hint) in cases {

@@ -52,6 +52,7 @@ struct TrainingSection {
     cosine_weight: Option<Spanned<f64>>,
     classifier_weight: Option<Spanned<f64>>,
     real_fraction: Option<Spanned<f64>>,
+    entire_fraction: Option<Spanned<f64>>,
     lr: Option<Spanned<f64>>,
     betas: Option<Spanned<[f64; 2]>>,
     weight_decay: Option<Spanned<f64>>,
@@ -102,6 +103,11 @@ pub struct TrainConfig {
     pub classifier_weight: f64,
     /// Probability that a training image is a real (unmanipulated) one.
     pub real_fraction: f64,
+    /// Probability that a training fake is a full synthesis (`entire`); `None` draws fakes
+    /// uniformly. Omitted from the serialised config when unset, so older configs keep their
+    /// hash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entire_fraction: Option<f64>,
     pub lr: f64,
     pub betas: [f64; 2],
     pub weight_decay: f64,
@@ -294,6 +300,11 @@ fn resolve(path: &Path, file: TrainFile) -> Result<TrainConfig, SuiteError> {
         cosine_weight: unit(&t.cosine_weight, "cosine_weight", 0.0, 0.0, 1e6)?,
         classifier_weight: unit(&t.classifier_weight, "classifier_weight", 1.0, 0.0, 1e6)?,
         real_fraction: unit(&t.real_fraction, "real_fraction", 0.25, 0.0, 1.0)?,
+        entire_fraction: t
+            .entire_fraction
+            .as_ref()
+            .map(|_| unit(&t.entire_fraction, "entire_fraction", 0.0, 0.0, 1.0))
+            .transpose()?,
         lr: unit(&t.lr, "lr", 1e-4, 0.0, 10.0)?,
         betas,
         weight_decay: unit(&t.weight_decay, "weight_decay", 1e-7, 0.0, 1.0)?,

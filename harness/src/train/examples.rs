@@ -11,6 +11,7 @@ use crate::data;
 use crate::dataset::{Dataset, DatasetError, ImageRef};
 use crate::runner::{derive_seed, native_ground_truth};
 use crate::suite::GroundTruthPolicy;
+use crate::synth::Kind;
 
 /// One image ready for the network.
 pub struct Example {
@@ -101,18 +102,34 @@ pub fn stack(
 pub struct Sampler<'a> {
     fakes: Vec<&'a ImageRef>,
     reals: Vec<&'a ImageRef>,
+    /// The fakes again, split into partial manipulations and full syntheses, for
+    /// `entire_fraction`.
+    partial: Vec<&'a ImageRef>,
+    entire: Vec<&'a ImageRef>,
     real_fraction: f64,
+    entire_fraction: Option<f64>,
     seed: u64,
 }
 
 impl<'a> Sampler<'a> {
-    /// Splits `dataset`'s images; `real_fraction` of each batch is real on average.
-    pub fn new(dataset: &'a Dataset, real_fraction: f64, seed: u64) -> Sampler<'a> {
-        let (fakes, reals) = dataset.images.iter().partition(|i| i.is_fake());
+    /// Splits `dataset`'s images; `real_fraction` of each batch is real on average and, when
+    /// given, `entire_fraction` of its fakes are full syntheses (else fakes are drawn
+    /// uniformly, so each kind comes as often as it is in the pool).
+    pub fn new(
+        dataset: &'a Dataset,
+        real_fraction: f64,
+        entire_fraction: Option<f64>,
+        seed: u64,
+    ) -> Sampler<'a> {
+        let (fakes, reals): (Vec<_>, Vec<_>) = dataset.images.iter().partition(|i| i.is_fake());
+        let (entire, partial) = fakes.iter().partition(|i| i.kind == Kind::Entire);
         Sampler {
             fakes,
             reals,
+            partial,
+            entire,
             real_fraction,
+            entire_fraction,
             seed,
         }
     }
@@ -120,6 +137,11 @@ impl<'a> Sampler<'a> {
     /// Counts of (fake, real) images in the pool.
     pub fn counts(&self) -> (usize, usize) {
         (self.fakes.len(), self.reals.len())
+    }
+
+    /// Counts of (partial, entire) fakes in the pool.
+    pub fn fake_counts(&self) -> (usize, usize) {
+        (self.partial.len(), self.entire.len())
     }
 
     /// The images of training step `step`: a function of (seed, step) only, so a resumed run
@@ -131,9 +153,74 @@ impl<'a> Sampler<'a> {
             .map(|_| {
                 let real = !self.reals.is_empty()
                     && (self.fakes.is_empty() || rng.random::<f64>() < self.real_fraction);
-                let pool = if real { &self.reals } else { &self.fakes };
+                let pool = match self.entire_fraction {
+                    _ if real => &self.reals,
+                    // Both kinds present (checked before training): draw the kind first.
+                    Some(f) if !self.entire.is_empty() && !self.partial.is_empty() => {
+                        if rng.random::<f64>() < f {
+                            &self.entire
+                        } else {
+                            &self.partial
+                        }
+                    }
+                    _ => &self.fakes,
+                };
                 pool[rng.random_range(0..pool.len())]
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::suite::{DataConfig, SourceKind};
+    use crate::synth::Split;
+
+    fn pool() -> Dataset {
+        Dataset::open(&DataConfig {
+            source: SourceKind::Synth,
+            manifest: None,
+            manifest_path: None,
+            split: Split::Train,
+            generators: vec!["tconv".into(), "full_tconv".into()],
+            properties: vec![],
+            fakes_per_category: 100,
+            reals: 100,
+            synth_seed: 0,
+            synth_size: 64,
+        })
+        .unwrap()
+    }
+
+    /// Fraction of full syntheses among the fakes of 400 batches of 8.
+    fn entire_share(sampler: &Sampler) -> f64 {
+        let fakes: Vec<_> = (0..400)
+            .flat_map(|step| sampler.batch(step, 8))
+            .filter(|i| i.is_fake())
+            .collect();
+        fakes.iter().filter(|i| i.kind == Kind::Entire).count() as f64 / fakes.len() as f64
+    }
+
+    #[test]
+    fn entire_fraction_sets_the_share_of_full_syntheses() {
+        let data = pool();
+        let uniform = Sampler::new(&data, 0.25, None, 3);
+        let (partial, entire) = uniform.fake_counts();
+        // tconv has 10 properties, full_tconv one: 1 category in 11.
+        assert_eq!((partial, entire), (1000, 100));
+        let share = entire_share(&uniform);
+        assert!((share - 1.0 / 11.0).abs() < 0.03, "uniform: {share}");
+        let share = entire_share(&Sampler::new(&data, 0.25, Some(0.5), 3));
+        assert!((share - 0.5).abs() < 0.05, "entire_fraction 0.5: {share}");
+        // The same seed and step give the same batch.
+        let again = Sampler::new(&data, 0.25, Some(0.5), 3);
+        let ids = |s: &Sampler| {
+            s.batch(7, 8)
+                .iter()
+                .map(|i| i.id.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&again), ids(&Sampler::new(&data, 0.25, Some(0.5), 3)));
     }
 }

@@ -202,8 +202,20 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<TrainOutcom
     let device = parse_device(&config.device).map_err(TrainError::Config)?;
     let train_set = Dataset::open(&config.data)?;
     let val_set = Dataset::open(&config.val)?;
-    let sampler = Sampler::new(&train_set, config.real_fraction, config.seed);
+    let sampler = Sampler::new(
+        &train_set,
+        config.real_fraction,
+        config.entire_fraction,
+        config.seed,
+    );
     let (fakes, reals) = sampler.counts();
+    let (partial, entire) = sampler.fake_counts();
+    if config.entire_fraction.is_some() && (partial == 0 || entire == 0) {
+        return Err(TrainError::Config(format!(
+            "{}: training.entire_fraction mixes partial manipulations and full syntheses, but the training pool has {partial} partial and {entire} entire fakes; add both kinds or remove entire_fraction",
+            config.path.display()
+        )));
+    }
     if config.model.classifier && reals == 0 && config.real_fraction > 0.0 {
         return Err(TrainError::Config(format!(
             "{}: the training pool has no real images, so the classifier cannot learn; add reals or set training.real_fraction: 0",
