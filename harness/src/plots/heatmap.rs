@@ -62,6 +62,8 @@ struct HeatmapFigure<'a> {
     /// Left edge of the grid, px.
     grid_x: i32,
     bar: Tile,
+    /// Figure width, px.
+    width: u32,
     footer: Footer,
     notes: Vec<String>,
 }
@@ -169,7 +171,9 @@ impl<'a> HeatmapFigure<'a> {
             y: (HEADER_H + AXIS_TITLE_H + COL_LABEL_H) as u32,
             image: colour_bar(BAR_W as u32, grid_h.max(MIN_BAR_H) as u32),
         };
-        let width = bar.x + (BAR_W + BAR_LABEL_W) as u32;
+        // A matrix of a few columns is narrower than its title: widen the figure, not clip it.
+        let title_w = style::text_size(&style::bold(style::TITLE_PX), title)?.0 + 40;
+        let width = (bar.x + (BAR_W + BAR_LABEL_W) as u32).max(title_w);
         let footer = Footer::new(Swatch::Box, &[], &notes, width)?;
         Ok(Self {
             title,
@@ -180,6 +184,7 @@ impl<'a> HeatmapFigure<'a> {
             cell_w,
             grid_x,
             bar,
+            width,
             footer,
             notes,
         })
@@ -317,9 +322,8 @@ impl Figure for HeatmapFigure<'_> {
     const CHART: &'static str = CHART;
 
     fn size(&self) -> (u32, u32) {
-        let width = self.bar.x + (BAR_W + BAR_LABEL_W) as u32;
         let height = (self.grid_y() + self.body_h() + 20) as u32 + self.footer.height();
-        (width, height)
+        (self.width, height)
     }
 
     fn tiles(&self) -> &[Tile] {
@@ -406,6 +410,21 @@ mod tests {
             img.get_pixel(bx, by + bh - 2).0,
             viridis(1.0 / f64::from(bh - 1))
         );
+    }
+
+    #[test]
+    fn a_narrow_matrix_is_widened_to_its_title() {
+        let title = "COSS by localizer (rows) and tested generator (columns), clean";
+        let (rows, cols) = (labels(&["a"]), labels(&["x"]));
+        let fig = HeatmapFigure::new(title, &rows, &cols, &[vec![Some(0.5)]], (0.0, 1.0)).unwrap();
+        let title_w = style::text_size(&style::bold(style::TITLE_PX), title)
+            .unwrap()
+            .0;
+        assert!(fig.size().0 >= title_w + 40, "{} < {title_w}", fig.size().0);
+        // The picture itself has that width.
+        let out = render(&fig).unwrap();
+        let img = image::load_from_memory(&out.png).unwrap();
+        assert_eq!(img.width(), fig.size().0);
     }
 
     #[test]
