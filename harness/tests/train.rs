@@ -154,11 +154,22 @@ fn a_zero_cosine_weight_keeps_the_config_hash() {
             dir.path(),
             &TINY.replace("  steps: 4", &format!("  steps: 4{extra}")),
         )
-        .config_hash()
     };
     // Configs written before the cosine term existed keep their cache entries.
-    assert_eq!(with(""), with("\n  cosine_weight: 0"));
-    assert_ne!(with(""), with("\n  cosine_weight: 1.0"));
+    assert_eq!(
+        with("").config_hash(),
+        with("\n  cosine_weight: 0").config_hash()
+    );
+    assert_ne!(
+        with("").config_hash(),
+        with("\n  cosine_weight: 1.0").config_hash()
+    );
+    assert_eq!(with("").objective_name(), "l1");
+    assert_eq!(with("\n  cosine_weight: 1").objective_name(), "l1 + cosine");
+    assert_eq!(
+        with("\n  loss: l2\n  cosine_weight: 0.5").objective_name(),
+        "l2 + 0.5·cosine"
+    );
 }
 
 #[test]

@@ -541,7 +541,7 @@ fn plot_log(dir: &Path, config: &TrainConfig, best_step: Option<usize>) -> Resul
         }
     }
     let rendered = loss_curves(
-        &format!("{} ({} loss)", config.name, config.loss),
+        &format!("{} ({} loss)", config.name, config.objective_name()),
         &[
             LossCurve {
                 label: format!("train (mean over {} steps)", config.val_every),
