@@ -1,6 +1,6 @@
 //! FakeLocator's map losses (paper §4.3 and Table 2: L1, L2, Dice, Focal, plus BCE and a
-//! cosine loss, `1 − COSS`) on map logits, and the image-level classifier loss. Every loss is a mean, so its scale does not
-//! depend on the batch or map size.
+//! cosine loss, `1 − COSS`) on map logits, and the image-level classifier loss. Every loss is
+//! a mean, so its scale does not depend on the batch or map size.
 
 use std::fmt;
 use std::str::FromStr;
