@@ -4,7 +4,7 @@
 use image::RgbImage;
 use localizers::models::candle_core::{Device, Tensor};
 use localizers::models::optim::{Adam, AdamParams};
-use localizers::models::{new_trainable, DeepLabV3Config, DeepLabV3Localizer, Weights};
+use localizers::models::{new_seeded, new_trainable, DeepLabV3Config, DeepLabV3Localizer, Weights};
 use localizers::{InputSize, Localizer, LocalizerError, LocalizerInput};
 
 /// Four 3×32×32 images (inputs ~N(0,1)-ish) and targets: a bright square is "fake".
@@ -29,6 +29,22 @@ fn batch() -> (Tensor, Tensor) {
         Tensor::from_vec(x, (n, 3, s, s), &Device::Cpu).unwrap(),
         Tensor::from_vec(t, (n, 1, s, s), &Device::Cpu).unwrap(),
     )
+}
+
+/// An inference network from seeded weights computes what the trainable one does, without
+/// recording an autograd graph (which would keep every activation alive with the output).
+#[test]
+fn seeded_inference_network_records_no_graph() {
+    let config = DeepLabV3Config::preset("resnet10_os16_w8").unwrap();
+    let (x, _) = batch();
+    let (trainable, _varmap) = new_trainable(config, 3, &Device::Cpu).unwrap();
+    let frozen = new_seeded(config, 3, &Device::Cpu).unwrap();
+    let tracked = trainable.forward_t(&x, false).unwrap().out;
+    let untracked = frozen.forward_t(&x, false).unwrap().out;
+    let values = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    assert_eq!(values(&tracked), values(&untracked));
+    assert!(!tracked.sorted_nodes().is_empty());
+    assert!(untracked.sorted_nodes().is_empty());
 }
 
 /// L1 losses of `steps` Adam steps (plus the final one) on [`batch`], from seed `seed`.

@@ -9,7 +9,7 @@ use serde_json::{Map as JsonMap, Value};
 
 use super::deeplabv3::DeepLabV3;
 use super::presets::{DeepLabV3Config, PRESETS};
-use super::weights::{checkpoint, checkpoint_file_metadata, checkpoint_metadata, new_trainable};
+use super::weights::{checkpoint, checkpoint_file_metadata, checkpoint_metadata, new_seeded};
 use crate::params::{did_you_mean, Params};
 use crate::{InputSize, Localizer, LocalizerError, LocalizerInput, Map, Prediction};
 
@@ -148,9 +148,7 @@ impl DeepLabV3Localizer {
                     Weights::Seeded(seed) => seed,
                     _ => 0,
                 };
-                new_trainable(config, seed, &device)
-                    .map_err(|e| bad("seed", e.to_string()))?
-                    .0
+                new_seeded(config, seed, &device).map_err(|e| bad("seed", e.to_string()))?
             }
         };
         Ok(Self {

@@ -26,8 +26,8 @@ pub use presets::{DeepLabV3Config, PRESETS};
 pub use stehouwer::{StehouwerLocalizer, BUNDLED_STEHOUWER};
 pub use trainable::{build_trainable, ModelSpec, TrainOutput, TrainableNet, TRAINABLE_KINDS};
 pub use weights::{
-    checkpoint, checkpoint_file_metadata, checkpoint_metadata, init_weights, new_trainable,
-    parameter_count, save_checkpoint, state_dict_shapes, varmap_tensors,
+    checkpoint, checkpoint_file_metadata, checkpoint_metadata, frozen, init_weights, new_seeded,
+    new_trainable, parameter_count, save_checkpoint, state_dict_shapes, varmap_tensors,
 };
 pub use xception::{
     Xception, XceptionConfig, XceptionOutput, STEHOUWER_MEAN, STEHOUWER_STD, XCEPTION_PRESETS,

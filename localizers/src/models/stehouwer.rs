@@ -84,9 +84,8 @@ impl StehouwerLocalizer {
                     Weights::Seeded(seed) => seed,
                     _ => 0,
                 };
-                Xception::new_trainable(config, seed, &device)
+                Xception::new_seeded(config, seed, &device)
                     .map_err(|e| bad("seed", e.to_string()))?
-                    .0
             }
         };
         Ok(Self {

@@ -13,7 +13,7 @@ use super::batch_norm::BatchNorm2d;
 use super::conv::Conv;
 use super::depthwise::{depthwise_conv2d, Depthwise};
 use super::ops::{global_avg_pool, max_pool2d, pointwise_conv, MaxPool};
-use super::weights::{init_weights_with, record_shapes, trainable_count};
+use super::weights::{frozen, init_weights_with, record_shapes, trainable_count};
 
 /// Per-channel mean DFFD normalises RGB values in [0, 1] with (`Normalize([0.5]*3, [0.5]*3)`).
 pub const STEHOUWER_MEAN: [f32; 3] = [0.5; 3];
@@ -321,6 +321,13 @@ impl Xception {
         let model = Self::new(config, VarBuilder::from_varmap(&varmap, DType::F32, device))?;
         init_weights_with(&varmap, seed, |_| true)?;
         Ok((model, varmap))
+    }
+
+    /// A fresh network for inference: [`Self::new_trainable`]'s initialisation with plain
+    /// tensors ([`frozen`]).
+    pub fn new_seeded(config: XceptionConfig, seed: u64, device: &Device) -> Result<Self> {
+        let (_, varmap) = Self::new_trainable(config, seed, device)?;
+        Self::new(config, frozen(&varmap, device)?)
     }
 
     /// Every parameter and buffer name of the network `config` describes with its shape, in
