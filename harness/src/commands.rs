@@ -59,6 +59,7 @@ pub fn train(
     progress: bool,
     stop_after: Option<usize>,
     quick: bool,
+    extend_from: Option<PathBuf>,
 ) -> Result<(), CommandError> {
     let config = TrainConfig::load(config_path).map_err(CommandError::config)?;
     let config = if quick { config.quick() } else { config };
@@ -69,6 +70,7 @@ pub fn train(
             fresh,
             progress,
             stop_after,
+            extend_from,
         },
     )
     .map_err(|e| match e {

@@ -55,11 +55,15 @@ enum Command {
         #[arg(long)]
         no_progress: bool,
         /// Stop after this many steps in total (with a checkpoint); rerun to continue.
-        #[arg(long, value_name = "STEPS")]
+        #[arg(long, value_name = "STEPS", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
         stop_after: Option<usize>,
         /// Quick profile: a tenth of the steps (at least 10), a smaller validation set.
         #[arg(long)]
         quick: bool,
+        /// Continue the run in this directory, trained from the same config with fewer
+        /// training.steps, instead of starting over (the result is the same).
+        #[arg(long, value_name = "DIR", conflicts_with = "fresh")]
+        extend_from: Option<PathBuf>,
     },
     /// Write the synthetic benchmark as PNGs plus a manifest.csv.
     Synth {
@@ -183,7 +187,16 @@ fn main() -> ExitCode {
             no_progress,
             stop_after,
             quick,
-        } => commands::train(&config, out, fresh, !no_progress, stop_after, quick),
+            extend_from,
+        } => commands::train(
+            &config,
+            out,
+            fresh,
+            !no_progress,
+            stop_after,
+            quick,
+            extend_from,
+        ),
         Command::Synth {
             out,
             splits,

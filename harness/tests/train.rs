@@ -41,6 +41,7 @@ fn options(out: &Path, stop_after: Option<usize>) -> TrainOptions {
         fresh: false,
         progress: false,
         stop_after,
+        extend_from: None,
     }
 }
 
@@ -144,6 +145,78 @@ fn trains_writes_its_files_and_resumes_exactly() {
             height: 64
         }
     );
+}
+
+/// The log without its wall-clock field.
+fn log_without_times(dir: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join("log.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v.as_object_mut().unwrap().remove("elapsed_s");
+            v
+        })
+        .collect()
+}
+
+#[test]
+fn extending_a_shorter_run_equals_training_from_scratch() {
+    let dir = tempfile::tempdir().unwrap();
+    let short = config(dir.path(), TINY);
+    let short_dir = dir.path().join("short");
+    train::train(&short, &options(&short_dir, None)).unwrap();
+    let long = config(dir.path(), &TINY.replace("steps: 4", "steps: 6"));
+    let straight = dir.path().join("straight");
+    train::train(&long, &options(&straight, None)).unwrap();
+
+    let extended = dir.path().join("extended");
+    let extend = |out: &Path, source: &Path, cfg: &TrainConfig| {
+        let options = TrainOptions {
+            extend_from: Some(source.to_path_buf()),
+            ..options(out, None)
+        };
+        train::train(cfg, &options)
+    };
+    let outcome = extend(&extended, &short_dir, &long).unwrap();
+    assert!(outcome.finished);
+    assert_eq!((outcome.steps_run, outcome.step), (2, 6));
+    for file in [
+        "last.safetensors",
+        "optimizer.safetensors",
+        "best.safetensors",
+    ] {
+        assert_eq!(
+            tensors(&straight.join(file)),
+            tensors(&extended.join(file)),
+            "{file}"
+        );
+    }
+    assert_eq!(log_without_times(&straight), log_without_times(&extended));
+    let state = |d: &Path| -> serde_json::Value {
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(d.join("state.json")).unwrap()).unwrap();
+        v.as_object_mut().unwrap().remove("wall_s");
+        v
+    };
+    assert_eq!(state(&straight), state(&extended));
+
+    // Refused: a config that differs in more than the steps, a run that did not stop at a
+    // validation step, and a directory that already holds a run.
+    let other = config(
+        dir.path(),
+        &TINY
+            .replace("steps: 4", "steps: 6")
+            .replace("seed: 5", "seed: 6"),
+    );
+    let err = extend(&dir.path().join("other"), &short_dir, &other).unwrap_err();
+    assert!(err.to_string().contains("differs in: seed"), "{err}");
+    let odd = dir.path().join("odd");
+    train::train(&short, &options(&odd, Some(3))).unwrap();
+    let err = extend(&dir.path().join("from_odd"), &odd, &long).unwrap_err();
+    assert!(err.to_string().contains("stopped at step 3"), "{err}");
+    let err = extend(&extended, &short_dir, &long).unwrap_err();
+    assert!(err.to_string().contains("already holds"), "{err}");
 }
 
 #[test]

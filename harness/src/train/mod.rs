@@ -77,6 +77,8 @@ pub struct TrainOptions {
     pub progress: bool,
     /// Stop (with a checkpoint) after this many steps in total; a later call resumes.
     pub stop_after: Option<usize>,
+    /// Continue a run of the same config with fewer `steps` (see [`extend_from`]).
+    pub extend_from: Option<PathBuf>,
 }
 
 /// Validation metrics of one checkpoint.
@@ -178,6 +180,9 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<TrainOutcom
     let dir = options.out.clone().unwrap_or_else(|| default_dir(config));
     std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
     let hash = config.config_hash();
+    if let Some(source) = &options.extend_from {
+        extend_from(config, source, &dir)?;
+    }
     let mut state = if options.fresh {
         None
     } else {
@@ -365,6 +370,80 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<TrainOutcom
     bar.finish_and_clear();
     plot_log(&dir, config, state.best_step)?;
     finished(&dir, &state, end - start)
+}
+
+/// Seeds `dir` with the run in `source`, a run of the same config except for a smaller
+/// `steps`, so training continues where that run stopped instead of starting over.
+///
+/// This gives the same result as training `config` from scratch: `steps` only says where
+/// training stops (the learning rate is constant, batches and dropout are seeded per step),
+/// provided `source` stopped at a validation step, as a finished run whose `steps` is a
+/// multiple of `val_every` does.
+fn extend_from(config: &TrainConfig, source: &Path, dir: &Path) -> Result<(), TrainError> {
+    if read_state(dir)?.is_some() {
+        return Err(TrainError::Config(format!(
+            "{} already holds a training run; --extend-from only seeds a new directory (drop it to resume, or choose another --out)",
+            dir.display()
+        )));
+    }
+    let Some(state) = read_state(source)? else {
+        return Err(TrainError::Config(format!(
+            "{} holds no training run (no {STATE}); pass the directory of an earlier `harness train`",
+            source.display()
+        )));
+    };
+    let without_steps = |value: serde_json::Value| match value {
+        serde_json::Value::Object(mut fields) => {
+            fields.remove("steps");
+            serde_json::Value::Object(fields)
+        }
+        other => other,
+    };
+    let resolved = source.join("config.resolved.json");
+    let text = std::fs::read_to_string(&resolved).map_err(io_err(&resolved))?;
+    let theirs: serde_json::Value = serde_json::from_str(&text).map_err(|e| TrainError::Io {
+        path: resolved.clone(),
+        message: format!("corrupt resolved config ({e})"),
+    })?;
+    let ours = serde_json::to_value(config).expect("serializable");
+    let (theirs, ours) = (without_steps(theirs), without_steps(ours));
+    if theirs != ours {
+        let differing: Vec<String> = ours
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(key, value)| theirs.get(key.as_str()) != Some(value))
+            .map(|(key, _)| key.clone())
+            .collect();
+        return Err(TrainError::Config(format!(
+            "{} was trained from another config (differs in: {}); --extend-from continues a run whose config differs only in training.steps",
+            source.display(),
+            differing.join(", ")
+        )));
+    }
+    if state.step > config.steps || state.step % config.val_every != 0 {
+        return Err(TrainError::Config(format!(
+            "{} stopped at step {}; --extend-from needs a run that stopped at a multiple of val_every ({}) no later than this config's steps ({})",
+            source.display(),
+            state.step,
+            config.val_every,
+            config.steps
+        )));
+    }
+    for name in [LOG, LAST_WEIGHTS, OPTIMIZER, BEST_WEIGHTS, "best.json"] {
+        let (from, to) = (source.join(name), dir.join(name));
+        if from.is_file() {
+            std::fs::copy(&from, &to).map_err(io_err(&to))?;
+        }
+    }
+    write_json(
+        &dir.join(STATE),
+        &State {
+            config_hash: config.config_hash(),
+            finished: state.step == config.steps,
+            ..state
+        },
+    )
 }
 
 fn finished(dir: &Path, state: &State, steps_run: usize) -> Result<TrainOutcome, TrainError> {
