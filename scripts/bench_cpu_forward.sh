@@ -55,7 +55,7 @@ echo "# start: $(uptime)"
 # Parity: the same fixed input through both implementations of the bundled preset.
 RAYON_NUM_THREADS=$THREADS "$CANDLE" --preset resnet10_os16_w8 --weights "$WEIGHTS" \
     --batch "$BATCH" --size "$SIZE" --iters 1 --warmup 0 --dump "$LOG/out.f32" >/dev/null
-"$PY" scripts/bench_cpu_forward.py --preset resnet10_os16_w8 --weights "$WEIGHTS" \
+"$PY" scripts/bench_forward.py --preset resnet10_os16_w8 --weights "$WEIGHTS" \
     --batch "$BATCH" --size "$SIZE" --iters 1 --warmup 0 --threads "$THREADS" \
     --compare "$LOG/out.f32" | tail -n 1 | tee "$LOG/parity.json"
 
@@ -64,7 +64,7 @@ candle() { # preset iters warmup [weights]
         --iters "$2" --warmup "$3" ${4:+--weights "$4"} | tee -a "$RESULTS"
 }
 torch() { # preset iters warmup [weights]
-    "$PY" scripts/bench_cpu_forward.py --preset "$1" --batch "$BATCH" --size "$SIZE" \
+    "$PY" scripts/bench_forward.py --preset "$1" --batch "$BATCH" --size "$SIZE" \
         --iters "$2" --warmup "$3" --threads "$THREADS" ${4:+--weights "$4"} | tee -a "$RESULTS"
 }
 

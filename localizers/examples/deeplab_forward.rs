@@ -1,11 +1,11 @@
 //! CPU forward time of DeepLabv3 on candle, for the candle-vs-PyTorch comparison in
 //! docs/benchmarks.md (`scripts/bench_cpu_forward.sh` runs it beside
-//! `scripts/bench_cpu_forward.py`):
+//! `scripts/bench_forward.py`):
 //!
 //! ```sh
 //! cargo run --release -p localizers --example deeplab_forward -- \
 //!     --preset resnet10_os16_w8 --batch 8 --size 224 --iters 20 --warmup 3 \
-//!     [--weights models/deeplabv3_synth.safetensors] [--seed 0] [--dump out.f32]
+//!     [--weights models/deeplabv3_synth.safetensors] [--seed 0] [--dump out.f32] [--device cuda]
 //! ```
 //!
 //! Builds the preset in eval mode (no auxiliary head; `fake_classifier` when the checkpoint has
@@ -15,6 +15,9 @@
 //! `RAYON_NUM_THREADS` (default: the physical cores); `threads` reports that number.
 //! `--dump PATH` writes the segmentation logits `out` (`N×1×size×size`) of the last pass as raw
 //! little-endian f32, and with a fake classifier its `N` logits to `PATH.fake_logit`.
+//! `--device cuda` (build with `--features cuda`) runs on the GPU; every timed pass then ends
+//! with a device synchronisation, since CUDA kernels run asynchronously
+//! (`scripts/bench_gpu_forward.sh`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -22,7 +25,8 @@ use std::time::Instant;
 
 use localizers::models::candle_core::{Device, Result as CandleResult, Tensor};
 use localizers::models::{
-    checkpoint, new_trainable, DeepLabV3, DeepLabV3Config, IMAGENET_MEAN, IMAGENET_STD, PRESETS,
+    checkpoint, new_seeded, parse_device, DeepLabV3, DeepLabV3Config, IMAGENET_MEAN, IMAGENET_STD,
+    PRESETS,
 };
 
 struct Args {
@@ -34,10 +38,11 @@ struct Args {
     weights: Option<PathBuf>,
     seed: u64,
     dump: Option<PathBuf>,
+    device: String,
 }
 
 const USAGE: &str = "usage: deeplab_forward [--preset NAME] [--batch N] [--size PX] [--iters N] \
-     [--warmup N] [--weights PATH] [--seed N] [--dump PATH]";
+     [--warmup N] [--weights PATH] [--seed N] [--dump PATH] [--device cpu|cuda|cuda:N]";
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
@@ -49,6 +54,7 @@ fn parse_args() -> Result<Args, String> {
         weights: None,
         seed: 0,
         dump: None,
+        device: "cpu".into(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -71,6 +77,7 @@ fn parse_args() -> Result<Args, String> {
             "--weights" => args.weights = Some(PathBuf::from(value)),
             "--seed" => args.seed = number(&value)? as u64,
             "--dump" => args.dump = Some(PathBuf::from(value)),
+            "--device" => args.device = value,
             other => return Err(format!("unknown flag '{other}'\n{USAGE}")),
         }
     }
@@ -88,15 +95,15 @@ fn input_value(idx: u64, c: usize) -> f32 {
     (byte / 255.0 - IMAGENET_MEAN[c]) / IMAGENET_STD[c]
 }
 
-fn input(batch: usize, size: usize) -> CandleResult<Tensor> {
+fn input(batch: usize, size: usize, device: &Device) -> CandleResult<Tensor> {
     let plane = size * size;
     let data: Vec<f32> = (0..batch * 3 * plane)
         .map(|i| input_value(i as u64, (i / plane) % 3))
         .collect();
-    Tensor::from_vec(data, (batch, 3, size, size), &Device::Cpu)
+    Tensor::from_vec(data, (batch, 3, size, size), device)
 }
 
-fn build(args: &Args) -> Result<DeepLabV3, String> {
+fn build(args: &Args, device: &Device) -> Result<DeepLabV3, String> {
     let mut config = DeepLabV3Config::preset(&args.preset).ok_or_else(|| {
         format!(
             "unknown preset '{}'; available: {}",
@@ -107,7 +114,7 @@ fn build(args: &Args) -> Result<DeepLabV3, String> {
     config.aux = false;
     match &args.weights {
         Some(path) => {
-            let vb = checkpoint(path, &Device::Cpu).map_err(|e| e.to_string())?;
+            let vb = checkpoint(path, device).map_err(|e| e.to_string())?;
             config.fake_classifier = vb.contains_tensor("fake_classifier.weight");
             DeepLabV3::new(config, 0, vb).map_err(|e| {
                 format!(
@@ -117,9 +124,7 @@ fn build(args: &Args) -> Result<DeepLabV3, String> {
                 )
             })
         }
-        None => new_trainable(config, args.seed, &Device::Cpu)
-            .map(|(model, _)| model)
-            .map_err(|e| e.to_string()),
+        None => new_seeded(config, args.seed, device).map_err(|e| e.to_string()),
     }
 }
 
@@ -133,9 +138,16 @@ fn write_f32(path: &Path, t: &Tensor) -> Result<(), String> {
 }
 
 fn run(args: &Args) -> Result<(), String> {
-    let model = build(args)?;
-    let x = input(args.batch, args.size).map_err(|e| e.to_string())?;
-    let forward = || model.forward_t(&x, false).map_err(|e| e.to_string());
+    let device = parse_device(&args.device)?;
+    let model = build(args, &device)?;
+    let x = input(args.batch, args.size, &device).map_err(|e| e.to_string())?;
+    // candle's CPU backend computes eagerly; on CUDA the output is complete only after a
+    // synchronisation (a no-op on the CPU).
+    let forward = || {
+        let output = model.forward_t(&x, false).map_err(|e| e.to_string())?;
+        device.synchronize().map_err(|e| e.to_string())?;
+        Ok::<_, String>(output)
+    };
     for _ in 0..args.warmup {
         forward()?;
     }
@@ -143,7 +155,6 @@ fn run(args: &Args) -> Result<(), String> {
     let mut last = None;
     for _ in 0..args.iters {
         let start = Instant::now();
-        // candle's CPU backend computes eagerly: the output is complete when forward returns.
         let output = forward()?;
         times_ms.push(start.elapsed().as_secs_f64() * 1e3);
         last = Some(output);
@@ -165,12 +176,14 @@ fn run(args: &Args) -> Result<(), String> {
     }
     let line = serde_json::json!({
         "impl": "candle",
+        "device": args.device,
         "preset": args.preset,
         "batch": args.batch,
         "size": args.size,
         "threads": localizers::models::candle_core::utils::get_num_threads(),
         "ms_per_batch_median": median,
         "ms_per_image": median / args.batch as f64,
+        "images_per_s": 1e3 * args.batch as f64 / median,
         "ms_per_batch_min": times_ms[0],
         "iters": args.iters,
         "warmup": args.warmup,

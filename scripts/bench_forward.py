@@ -1,17 +1,25 @@
 #!/usr/bin/env python3
-"""PyTorch CPU eager side of the DeepLabv3 forward benchmark (docs/benchmarks.md,
-"DeepLabv3 forward on the CPU: candle vs PyTorch"); scripts/bench_cpu_forward.sh runs it
-interleaved with `cargo run --release -p localizers --example deeplab_forward`.
+"""PyTorch eager side of the DeepLabv3 forward benchmarks (docs/benchmarks.md, "DeepLabv3
+forward on the CPU" and "on the GPU"): scripts/bench_cpu_forward.sh and
+scripts/bench_gpu_forward.sh run it interleaved with the `deeplab_forward` example of
+`localizers`.
 
-Needs torch 2.13, torchvision 0.28 and safetensors in a virtual environment outside the
-repository (e.g. /tmp/vt). Models:
+Needs torch, torchvision and safetensors (CPU benchmark: torch 2.13 / torchvision 0.28 in a
+virtual environment outside the repository, e.g. /tmp/vt; GPU benchmark: whatever the GPU
+machine has, reported in the output). Models:
 
-- ``resnet50``: torchvision's ``deeplabv3_resnet50(weights=None, weights_backbone=None,
-  num_classes=1, aux_loss=False)`` (random initialisation; the time does not depend on it).
+- ``resnet50`` / ``resnet101``: torchvision's ``deeplabv3_resnet50/101(weights=None,
+  weights_backbone=None, num_classes=1, aux_loss=False)`` (random initialisation; the time does
+  not depend on it).
 - ``resnet10_os16_w8``: ``Resnet10Os16W8`` below, written to mirror the Rust preset
   (``localizers/src/models/{resnet,deeplabv3,presets}.rs``) with the same state-dict names, so
   ``load_state_dict(strict=True)`` of the bundled ``models/deeplabv3_synth.safetensors`` (which
   has no ``num_batches_tracked``; the BatchNorms here do not track it) proves the architecture.
+
+``--device cuda`` runs on the GPU; each timed pass then ends with ``torch.cuda.synchronize()``,
+as the example's passes end with candle's device synchronisation. ``--tf32 off`` (default)
+computes convolutions and matmuls in strict float32 like candle; ``--tf32 on`` is PyTorch's
+default on NVIDIA GPUs (cuDNN convolutions in TF32, ``torch.backends.cudnn.allow_tf32``).
 
 Prints one JSON line per model in the example's format, with "impl": "torch". With
 ``--compare PATH`` (the example's ``--dump`` output on the same input, batch and size), it also
@@ -171,14 +179,15 @@ def resnet10_os16_w8(fake_classifier=True):
 
 
 def build(preset, weights):
-    if preset == "resnet50":
+    if preset in ("resnet50", "resnet101"):
         if weights:
             sys.exit("--weights is only supported for resnet10_os16_w8 here")
-        from torchvision.models.segmentation import deeplabv3_resnet50
+        from torchvision.models import segmentation
 
-        return deeplabv3_resnet50(weights=None, weights_backbone=None, num_classes=1, aux_loss=False)
+        constructor = getattr(segmentation, f"deeplabv3_{preset}")
+        return constructor(weights=None, weights_backbone=None, num_classes=1, aux_loss=False)
     if preset != "resnet10_os16_w8":
-        sys.exit(f"unknown preset {preset!r}; use resnet50 or resnet10_os16_w8")
+        sys.exit(f"unknown preset {preset!r}; use resnet50, resnet101 or resnet10_os16_w8")
     if not weights:
         return resnet10_os16_w8(fake_classifier=False)
     from safetensors.torch import load_file
@@ -200,19 +209,31 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--weights", help="safetensors state dict (resnet10_os16_w8 only)")
     ap.add_argument("--compare", help="the example's --dump output for the same input")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda")
+    ap.add_argument("--tf32", choices=["off", "on"], default="off")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
+    torch.backends.cudnn.allow_tf32 = args.tf32 == "on"
+    torch.backends.cuda.matmul.allow_tf32 = args.tf32 == "on"
     torch.manual_seed(0)
-    model = build(args.preset, args.weights).eval()
-    x = fixed_input(args.batch, args.size)
+    device = torch.device(args.device)
+    model = build(args.preset, args.weights).eval().to(device)
+    x = fixed_input(args.batch, args.size).to(device)
+
+    def sync():
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
     times = []
     with torch.inference_mode():
         for _ in range(args.warmup):
             result = model(x)
+        sync()
         for _ in range(args.iters):
             start = time.perf_counter()
             result = model(x)
+            sync()
             times.append((time.perf_counter() - start) * 1e3)
     median = statistics.median(times)
     print(json.dumps({
@@ -227,11 +248,16 @@ def main():
         "iters": args.iters,
         "warmup": args.warmup,
         "weights": args.weights,
+        "device": args.device,
+        "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
+        "tf32": args.tf32,
         "torch": torch.__version__,
+        "torchvision": __import__("torchvision").__version__,
+        "images_per_s": 1e3 * args.batch / median,
     }), flush=True)
 
     if args.compare:
-        out = result["out"].numpy()
+        out = result["out"].cpu().numpy()
         candle = np.fromfile(args.compare, dtype="<f4")
         if candle.size != out.size:
             sys.exit(f"{args.compare}: {candle.size} values, expected {out.size} (same batch and size?)")
@@ -242,7 +268,7 @@ def main():
         }
         fake_path = args.compare + ".fake_logit"
         if "fake_logit" in result and os.path.exists(fake_path):
-            fake = result["fake_logit"].numpy()
+            fake = result["fake_logit"].cpu().numpy()
             report["fake_logit_max_abs_diff"] = float(np.abs(np.fromfile(fake_path, dtype="<f4").reshape(fake.shape) - fake).max())
         print(json.dumps(report), flush=True)
 
