@@ -13,6 +13,7 @@
 #
 # Environment (defaults in brackets):
 #   CANDLE [$CARGO_TARGET_DIR or target]/release/examples/deeplab_forward, built with --features cuda
+#   CANDLE_CUDNN [unset]       a second build of the example with --features cudnn, timed too
 #   PY [python3]                Python with torch (CUDA), torchvision, safetensors
 #   ROUNDS [3]  BATCH [32]  SIZE [224]  ITERS [20]  WARMUP [5]
 #   WEIGHTS [models/deeplabv3_synth.safetensors]
@@ -38,7 +39,7 @@ RESULTS="$LOG/results.jsonl"
 
 if ! ldconfig -p | grep -q 'libcublas\.so\.13'; then
     LIBDIR=$("$PY" -c 'import glob, os, site
-libs = ["libcublas.so.13", "libcudart.so.13", "libcurand.so.10"]
+libs = ["libcublas.so.13", "libcudart.so.13", "libcurand.so.10", "libcudnn.so.9"]
 dirs = {os.path.dirname(p) for d in site.getsitepackages() for lib in libs
         for p in glob.glob(f"{d}/nvidia/**/{lib}", recursive=True)}
 print(":".join(sorted(dirs)))')
@@ -63,13 +64,16 @@ echo "# torch: $("$PY" -c 'import torch, torchvision; print(torch.__version__, "
 echo "# batch $BATCH, ${SIZE}x$SIZE, $ITERS timed passes after $WARMUP, $ROUNDS rounds"
 
 # Parity: the same fixed input through both implementations of the bundled preset, on the GPU.
-"$CANDLE" --device cuda --preset resnet10_os16_w8 --weights "$WEIGHTS" --batch 8 --size "$SIZE" \
-    --iters 1 --warmup 0 --dump "$LOG/gpu_out.f32" >/dev/null
-"$PY" scripts/bench_forward.py --device cuda --tf32 off --preset resnet10_os16_w8 \
-    --weights "$WEIGHTS" --batch 8 --size "$SIZE" --iters 1 --warmup 0 \
-    --compare "$LOG/gpu_out.f32" | tail -n 1 | tee "$LOG/parity.json"
+for binary in "$CANDLE" ${CANDLE_CUDNN:+"$CANDLE_CUDNN"}; do
+    dump="$LOG/gpu_out_$(basename "$binary").f32"
+    "$binary" --device cuda --preset resnet10_os16_w8 --weights "$WEIGHTS" --batch 8 \
+        --size "$SIZE" --iters 1 --warmup 0 --dump "$dump" >/dev/null
+    "$PY" scripts/bench_forward.py --device cuda --tf32 off --preset resnet10_os16_w8 \
+        --weights "$WEIGHTS" --batch 8 --size "$SIZE" --iters 1 --warmup 0 \
+        --compare "$dump" | tail -n 1 | tee -a "$LOG/parity.json"
+done
 if [[ -n "${CPU_DUMP:-}" ]]; then
-    "$PY" - "$CPU_DUMP" "$LOG/gpu_out.f32" <<'EOF' | tee "$LOG/parity_cpu.json"
+    "$PY" - "$CPU_DUMP" "$LOG/gpu_out_$(basename "$CANDLE").f32" <<'EOF' | tee "$LOG/parity_cpu.json"
 import json, sys
 import numpy as np
 cpu, gpu = (np.fromfile(p, dtype="<f4") for p in sys.argv[1:3])
@@ -78,9 +82,11 @@ print(json.dumps({"candle_cpu_vs_cuda_out_max_abs_diff": float(np.abs(cpu - gpu)
 EOF
 fi
 
-candle() { # preset
-    "$CANDLE" --device cuda --preset "$1" --batch "$BATCH" --size "$SIZE" --iters "$ITERS" \
-        --warmup "$WARMUP" ${2:+--weights "$2"} | tee -a "$RESULTS"
+candle() { # preset [weights]
+    for binary in "$CANDLE" ${CANDLE_CUDNN:+"$CANDLE_CUDNN"}; do
+        "$binary" --device cuda --preset "$1" --batch "$BATCH" --size "$SIZE" --iters "$ITERS" \
+            --warmup "$WARMUP" ${2:+--weights "$2"} | tee -a "$RESULTS"
+    done
 }
 torch() { # preset tf32
     "$PY" scripts/bench_forward.py --device cuda --tf32 "$2" --preset "$1" --batch "$BATCH" \
@@ -107,19 +113,23 @@ done
 import json, statistics, sys
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.startswith("{")]
 print()
-print("| model | side | images/s (median of rounds) | per round | candle ÷ this side |")
+print("| model | side | images/s (median of rounds) | per round | ÷ PyTorch strict f32 |")
 print("|---|---|---|---|---|")
 for preset in ["resnet101", "resnet10_os16_w8"]:
     sides = {}
     for r in rows:
-        if r["preset"] == preset:
-            side = "candle" if r["impl"] == "candle" else f"torch, TF32 {r['tf32']}"
-            sides.setdefault(side, []).append(r["images_per_s"])
-    if "candle" not in sides:
+        if r["preset"] != preset:
+            continue
+        if r["impl"] == "candle":
+            side = "candle + cuDNN" if r.get("cudnn") else "candle"
+        else:
+            side = f"torch, TF32 {r['tf32']}"
+        sides.setdefault(side, []).append(r["images_per_s"])
+    if "torch, TF32 off" not in sides:
         continue
-    candle = statistics.median(sides["candle"])
-    for side, values in sides.items():
+    reference = statistics.median(sides["torch, TF32 off"])
+    for side, values in sorted(sides.items()):
         value = statistics.median(values)
-        print(f"| {preset} | {side} | {value:.1f} | {[round(v, 1) for v in values]} | {candle / value:.2f} |")
+        print(f"| {preset} | {side} | {value:.1f} | {[round(v, 1) for v in values]} | {value / reference:.2f} |")
 EOF
 echo "# log: $LOG"

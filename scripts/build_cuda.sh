@@ -9,10 +9,12 @@
 # `--features cuda` for compute capability CUDA_COMPUTE_CAP [90: H100/H200] into
 # CARGO_TARGET_DIR [target-cuda]. With a system CUDA toolkit, plain
 # `cargo build --release -p harness --features localizers/cuda` does the same.
+# CUDNN=1 builds with `--features cudnn` instead (convolutions through cuDNN CUDNN_VERSION
+# [9.19.*, what PyTorch 2.11's CUDA 13 wheels use], installed from PyPI likewise).
 #
 # At run time the binaries need the NVIDIA driver (libcuda.so.1) and CUDA 13's libcudart,
-# libcublas and libcurand: a CUDA 13 toolkit, or the nvidia-* wheels a CUDA build of PyTorch
-# installs (scripts/bench_gpu_forward.sh finds those).
+# libcublas and libcurand (and libcudnn.so.9 with CUDNN=1): a CUDA 13 toolkit, or the nvidia-*
+# wheels a CUDA build of PyTorch installs (scripts/bench_gpu_forward.sh finds those).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,11 +53,28 @@ if [[ ! -x "$CUDA_HOME/bin/nvcc" ]]; then
         "$CUDA_HOME/lib/stubs/libcuda_stub.c"
 fi
 
+FEATURE=cuda
+if [[ "${CUDNN:-0}" == 1 ]]; then
+    CUDNN_PATH="$CUDA_DIR/nvidia/cudnn"
+    if [[ ! -e "$CUDNN_PATH/lib/libcudnn.so" ]]; then
+        wheels=$(mktemp -d)
+        python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
+            --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 -d "$wheels" \
+            "nvidia-cudnn-cu13==${CUDNN_VERSION:-9.19.*}"
+        for wheel in "$wheels"/*.whl; do python3 -m zipfile -e "$wheel" "$CUDA_DIR"; done
+        rm -rf "$wheels"
+        for lib in "$CUDNN_PATH"/lib/libcudnn*.so.9; do ln -sf "$(basename "$lib")" "${lib%.9}"; done
+    fi
+    # cudarc reads cuDNN's version from cudnn_version.h under CUDNN_PATH.
+    export CUDNN_PATH LIBRARY_PATH="$CUDNN_PATH/lib${LIBRARY_PATH:+:$LIBRARY_PATH}"
+    FEATURE=cudnn
+fi
+
 export CUDA_HOME CUDA_PATH="$CUDA_HOME" CUDA_ROOT="$CUDA_HOME"
 export PATH="$CUDA_HOME/bin:$PATH"
 export LIBRARY_PATH="$CUDA_HOME/lib:$CUDA_HOME/lib/stubs${LIBRARY_PATH:+:$LIBRARY_PATH}"
 export RUSTFLAGS="${RUSTFLAGS:-} -L $CUDA_HOME/lib -L $CUDA_HOME/lib/stubs"
 nvcc --version | tail -n 2
-cargo build --release -p harness --features localizers/cuda
-cargo build --release -p localizers --example deeplab_forward --features cuda
+cargo build --release -p harness --features "localizers/$FEATURE"
+cargo build --release -p localizers --example deeplab_forward --features "$FEATURE"
 echo "built: $CARGO_TARGET_DIR/release/harness, $CARGO_TARGET_DIR/release/examples/deeplab_forward"

@@ -177,6 +177,7 @@ fn run(args: &Args) -> Result<(), String> {
     let line = serde_json::json!({
         "impl": "candle",
         "device": args.device,
+        "cudnn": cfg!(feature = "cudnn"),
         "preset": args.preset,
         "batch": args.batch,
         "size": args.size,
