@@ -40,6 +40,7 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
+import torchvision
 from torch import nn
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
@@ -182,9 +183,7 @@ def build(preset, weights):
     if preset in ("resnet50", "resnet101"):
         if weights:
             sys.exit("--weights is only supported for resnet10_os16_w8 here")
-        from torchvision.models import segmentation
-
-        constructor = getattr(segmentation, f"deeplabv3_{preset}")
+        constructor = getattr(torchvision.models.segmentation, f"deeplabv3_{preset}")
         return constructor(weights=None, weights_backbone=None, num_classes=1, aux_loss=False)
     if preset != "resnet10_os16_w8":
         sys.exit(f"unknown preset {preset!r}; use resnet50, resnet101 or resnet10_os16_w8")
@@ -252,7 +251,7 @@ def main():
         "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
         "tf32": args.tf32,
         "torch": torch.__version__,
-        "torchvision": __import__("torchvision").__version__,
+        "torchvision": torchvision.__version__,
         "images_per_s": 1e3 * args.batch / median,
     }), flush=True)
 

@@ -1,6 +1,6 @@
-//! CPU forward time of DeepLabv3 on candle, for the candle-vs-PyTorch comparison in
-//! docs/benchmarks.md (`scripts/bench_cpu_forward.sh` runs it beside
-//! `scripts/bench_forward.py`):
+//! Forward time of DeepLabv3 on candle, CPU or CUDA, for the candle-vs-PyTorch comparisons in
+//! docs/benchmarks.md (`scripts/bench_cpu_forward.sh` and `scripts/bench_gpu_forward.sh` run it
+//! beside `scripts/bench_forward.py`):
 //!
 //! ```sh
 //! cargo run --release -p localizers --example deeplab_forward -- \
