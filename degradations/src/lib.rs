@@ -29,6 +29,7 @@ mod error;
 mod jpeg;
 mod lowres;
 mod noise;
+mod ops;
 mod text;
 
 pub use blur::{blur, gaussian_kernel_fixed_point, MAX_BLUR_KERNEL};
@@ -37,6 +38,7 @@ pub use error::DegradationError;
 pub use jpeg::{jpeg, jpeg_encode};
 pub use lowres::{lowres, lowres_size, ResizeFilter};
 pub use noise::noise;
+pub use ops::{op_info, OpInfo, OPS};
 pub use text::ParseError;
 
 use image::RgbImage;

@@ -6,9 +6,10 @@
 
 use std::time::Instant;
 
-use harness::synth::{
-    catalogue, difference_preview, generators, render, SampleKey, Split, SynthConfig, PROPERTIES,
+use harness::data::synth::{
+    catalogue, difference_preview, generators, render, SampleKey, SynthConfig, PROPERTIES,
 };
+use harness::data::Split;
 use image::{imageops, DynamicImage, RgbImage};
 use plotters::prelude::*;
 

@@ -1,4 +1,4 @@
-//! Renders every chart of `harness::plots` from made-up data, to look at them.
+//! Renders every chart of `harness::report::plots` from made-up data, to look at them.
 //!
 //! Usage: `cargo run -p harness --example plots_demo -- OUT_DIR`
 //! Writes `OUT_DIR/<chart>.png` and `.svg` for: γ curves (Figure 8), γ bars under
@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use harness::plots::{
+use harness::report::plots::{
     gamma_curves, grouped_bars, heatmap, qualitative_panel, BarGroup, GammaPanel, PointCi,
     QualitativeRow, Rendered, Series,
 };

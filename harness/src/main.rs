@@ -1,12 +1,12 @@
-//! `harness`: command-line entry point. Parses flags and dispatches to `harness::commands`.
+//! `harness`: command-line entry point. Parses flags and dispatches to `harness::cli`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use harness::commands::{self, CommandError};
+use harness::cli::{self as commands, CommandError};
+use harness::data::Split;
 use harness::run::Resume;
-use harness::synth::Split;
 
 #[derive(Parser)]
 #[command(

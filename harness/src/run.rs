@@ -4,12 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::dataset::Dataset;
+use crate::config::Suite;
+use crate::data::Dataset;
+pub use crate::error::RunError;
+use crate::evaluation::{self, ExecuteOptions};
 use crate::report;
-use crate::results::{self, Environment, Results, RunRecord};
-use crate::rows::RowLog;
-use crate::runner::{self, ExecuteOptions, RunError};
-use crate::suite::Suite;
+use crate::results::maps::Capture;
+use crate::results::{self, Environment, Results, RowLog, RunRecord};
 
 /// Which run directory to use.
 pub enum Resume {
@@ -33,6 +34,8 @@ pub struct RunOptions {
 pub struct RunOutcome {
     pub dir: PathBuf,
     pub results: Results,
+    /// Figures that could not be drawn (the report lists them too); the results are complete.
+    pub figure_failures: Vec<String>,
 }
 
 const SUITE_SNAPSHOT: &str = "suite.resolved.json";
@@ -45,7 +48,7 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
-    crate::fsutil::write_atomic(path, bytes).map_err(io_err(path))
+    crate::util::write_atomic(path, bytes).map_err(io_err(path))
 }
 
 /// Finds the directory to resume, checking it belongs to this suite configuration.
@@ -100,12 +103,12 @@ pub fn run(suite: &Suite, options: &RunOptions) -> Result<RunOutcome, RunError> 
     // Validate the data (a broken manifest is reported in full) before creating anything.
     let dataset = Dataset::open(&suite.data)?;
     let resumed = resume_dir(suite, options)?;
-    runner::run_training_steps(suite, options.progress)?;
+    run_training_steps(suite, options.progress)?;
     let dir = match &resumed {
         Some(dir) => dir.clone(),
         None => {
             let stamp = started_utc.format("%Y%m%dT%H%M%SZ").to_string();
-            let dir = runner::run_dir(&options.out_parent, suite, &stamp);
+            let dir = run_dir(&options.out_parent, suite, &stamp);
             std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
             let snapshot = serde_json::to_vec_pretty(suite).expect("suite serializes");
             write(&dir.join(SUITE_SNAPSHOT), &snapshot)?;
@@ -114,11 +117,13 @@ pub fn run(suite: &Suite, options: &RunOptions) -> Result<RunOutcome, RunError> 
     };
     let log_path = dir.join("per_image.jsonl");
     let (mut log, existing) = RowLog::open(&log_path).map_err(io_err(&log_path))?;
-    let mut rows = runner::execute(
+    let capture = Capture::start(&dir, suite, &dataset)?;
+    let mut rows = evaluation::execute(
         suite,
         &dataset,
         &mut log,
         existing,
+        &capture,
         &ExecuteOptions {
             progress: options.progress,
         },
@@ -136,17 +141,69 @@ pub fn run(suite: &Suite, options: &RunOptions) -> Result<RunOutcome, RunError> 
     let record = RunRecord {
         suite,
         dataset: dataset.summary(),
-        dataset_fingerprint: runner::dataset_fingerprint(&rows),
+        dataset_fingerprint: results::dataset_fingerprint(&rows),
         environment,
     };
     let results = results::build(record, &rows);
     // Rewrite the append log in canonical order (atomically: the old file stays until then).
     drop(log);
-    write(&log_path, &crate::rows::to_jsonl(&rows))?;
-    report::write_all(&dir, suite, &dataset, &results)?;
+    write(&log_path, &results::to_jsonl(&rows))?;
+    // The results first: a report or figure that fails must not lose them.
     write(
         &dir.join("results.json"),
         &serde_json::to_vec_pretty(&results).expect("results serialize"),
     )?;
-    Ok(RunOutcome { dir, results })
+    let figure_failures = report::write_all(&dir, suite, &results)?;
+    Ok(RunOutcome {
+        dir,
+        results,
+        figure_failures,
+    })
+}
+
+/// Runs the suite's training steps that have no finished, cached run (a second run reuses
+/// the checkpoint), so every trained localizer has its weights before the run starts.
+pub fn run_training_steps(suite: &Suite, progress: bool) -> Result<(), RunError> {
+    for localizer in &suite.localizers {
+        let Some(step) = &localizer.train else {
+            continue;
+        };
+        let fail = |e: String| {
+            RunError::Other(format!(
+                "training step of localizer '{}' ({}): {e}",
+                localizer.name,
+                step.path.display()
+            ))
+        };
+        let config = step.config().map_err(|e| fail(e.to_string()))?;
+        if config.config_hash() != step.hash {
+            return Err(fail(
+                "the training config changed since the suite was loaded".into(),
+            ));
+        }
+        let outcome = crate::training::train(
+            &config,
+            &crate::training::TrainOptions {
+                progress,
+                ..Default::default()
+            },
+        )
+        .map_err(|e| fail(e.to_string()))?;
+        if outcome.steps_run == 0 {
+            eprintln!(
+                "localizer '{}': reusing {} (trained {} steps)",
+                localizer.name,
+                outcome.best.display(),
+                outcome.step
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The run directory of a suite: `<parent>/<suite name>/<UTC time>-<config hash>`.
+pub fn run_dir(parent: &Path, suite: &Suite, utc: &str) -> PathBuf {
+    parent
+        .join(&suite.name)
+        .join(format!("{utc}-{}", suite.config_hash()))
 }

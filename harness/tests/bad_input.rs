@@ -1,12 +1,10 @@
 //! Bad input gets a clear message and the documented exit code: 2 for usage/config errors
 //! (nothing ran), 1 for runtime errors.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 fn tiny_suite() -> String {
-    TINY_SUITE.replace("GEN", harness::synth::generators()[0].name)
+    TINY_SUITE.replace("GEN", harness::data::synth::generators()[0].name)
 }
 
 fn run_suite(text: &str) -> (i32, String) {

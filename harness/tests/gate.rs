@@ -2,16 +2,14 @@
 //! baseline is stricter than reality, 0 within tolerance, and 2 on a corrupt or mismatched
 //! baseline.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 fn setup() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
-    let text = TINY_SUITE.replace("GEN", harness::synth::generators()[0].name);
+    let text = TINY_SUITE.replace("GEN", harness::data::synth::generators()[0].name);
     std::fs::write(dir.path().join("tiny.yaml"), text).unwrap();
     let o = harness(dir.path(), &["run", "tiny.yaml", "--out", "runs"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

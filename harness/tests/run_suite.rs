@@ -1,15 +1,14 @@
 //! End-to-end runs of a tiny suite: artefacts, the oracle's perfect scores, determinism
 //! across thread counts and resuming.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::common::*;
+use harness::results::Metric;
 
 fn setup() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let text = TINY_SUITE.replace("GEN", harness::synth::generators()[0].name);
+    let text = TINY_SUITE.replace("GEN", harness::data::synth::generators()[0].name);
     std::fs::write(dir.path().join("tiny.yaml"), text).unwrap();
     dir
 }
@@ -70,8 +69,12 @@ fn run_writes_artefacts_and_the_oracle_is_perfect() {
         .to_string_lossy()
         .starts_with("qualitative_oracle_clean")));
     let results = read_results(&out);
-    let get =
-        |loc: &str, metric: &str| results.aggregate(loc, "clean", "all", metric).unwrap().mean;
+    let get = |loc: &str, metric: &str| {
+        results
+            .aggregate(loc, "clean", "all", Metric::from_name(metric).unwrap())
+            .unwrap()
+            .mean
+    };
     assert_eq!(get("oracle", "coss"), 1.0);
     assert_eq!(get("oracle", "ssim"), 1.0);
     assert_eq!(get("oracle", "psnr"), 100.0);
@@ -84,7 +87,7 @@ fn run_writes_artefacts_and_the_oracle_is_perfect() {
             c.localizer == "constant"
                 && c.reference == "oracle"
                 && c.condition == "clean"
-                && c.metric == "coss"
+                && c.metric == Metric::Coss
         })
         .expect("paired comparison of constant against oracle");
     assert!(
@@ -169,14 +172,14 @@ fn an_exported_synthetic_split_runs_through_a_manifest() {
     assert!(results.dataset["fakes"].as_u64().unwrap() >= 5);
     assert_eq!(
         results
-            .aggregate("oracle", "clean", "all", "coss")
+            .aggregate("oracle", "clean", "all", Metric::from_name("coss").unwrap())
             .unwrap()
             .mean,
         1.0
     );
     assert_eq!(
         results
-            .aggregate("oracle", "clean", "all", "psnr")
+            .aggregate("oracle", "clean", "all", Metric::from_name("psnr").unwrap())
             .unwrap()
             .mean,
         100.0

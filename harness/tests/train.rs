@@ -1,12 +1,11 @@
 //! `harness train`: config validation, a tiny training run with its files, exact resumption,
 //! reuse of a finished run, and the trained checkpoint in a localizer.
 
-mod common;
-
 use std::path::Path;
 
-use common::{code_and_stderr, harness};
-use harness::train::{self, TrainConfig, TrainOptions};
+use crate::common::{code_and_stderr, harness};
+use harness::config::TrainConfig;
+use harness::training::{self as train, TrainOptions};
 use localizers::models::candle_core::{safetensors, DType, Device};
 
 const TINY: &str = "\
@@ -350,8 +349,8 @@ localizers:
         .collect();
     assert_eq!(trained.len(), 1);
     assert!(trained[0].join("best.safetensors").is_file());
-    let run = common::single_run(&dir.path().join("runs/trained"));
-    let results = common::read_results(&run);
+    let run = crate::common::single_run(&dir.path().join("runs/trained"));
+    let results = crate::common::read_results(&run);
     let json = serde_json::to_value(&results).unwrap();
     assert!(json.to_string().contains("tiny_l1"));
 

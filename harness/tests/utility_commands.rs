@@ -1,9 +1,7 @@
 //! `harness gt|degrade|score|predict` against committed reference outputs
 //! (tests/fixtures/cli/make_fixtures.py: PIL, scikit-image).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 fn gray(path: &std::path::Path) -> image::GrayImage {
     image::open(path).unwrap().to_luma8()

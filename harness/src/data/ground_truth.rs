@@ -1,9 +1,12 @@
-//! Ground truth of paper eq. 2: `M = Gray(|X − X'|) / 255` (SPEC §2).
+//! Ground truth of paper eq. 2: `M = Gray(|X − X'|) / 255` (docs/data.md), and the native
+//! ground truth of every kind of sample under a test condition.
 
 use image::{GrayImage, Luma, RgbImage};
 use metrics::Map;
 
-use super::DataError;
+use degradations::TilePermutation;
+
+use super::{DataError, Kind, LoadedImage};
 
 /// PIL's `convert('L')` luma of an 8-bit RGB pixel: `(19595 R + 38470 G + 7471 B + 32768) >> 16`.
 pub fn pil_luma(r: u8, g: u8, b: u8) -> u8 {
@@ -97,5 +100,59 @@ mod tests {
             ground_truth(&a, &b),
             Err(DataError::SizeMismatch { .. })
         ));
+    }
+}
+
+/// Ground-truth policy under degradation (docs/degradations.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum GroundTruthPolicy {
+    /// The paper's: GT from the clean real and the degraded fake.
+    #[default]
+    Degraded,
+    /// GT of the clean pair.
+    Clean,
+}
+
+/// Ground truth at the native size of an image presented as `degraded` (the clean fake when
+/// nothing was applied), with `tiles` the disorganization permutation if any: a manifest mask
+/// as given, zeros for a real image, ones for full synthesis, eq. 2 for a partial manipulation
+/// (from the degraded or the clean pair, per `policy`).
+pub fn native_ground_truth(
+    id: &str,
+    kind: Kind,
+    loaded: &LoadedImage,
+    degraded: &RgbImage,
+    tiles: Option<&TilePermutation>,
+    policy: GroundTruthPolicy,
+) -> Result<Map, String> {
+    let (w, h) = loaded.fake.dimensions();
+    if let Some(mask) = &loaded.mask {
+        return Ok(match tiles {
+            Some(t) => t.apply(mask),
+            None => mask.clone(),
+        });
+    }
+    match kind {
+        Kind::Real => Ok(constant_map(w, h, 0.0)),
+        Kind::Entire => Ok(constant_map(w, h, 1.0)),
+        Kind::Partial => {
+            let real = loaded
+                .real
+                .as_ref()
+                .ok_or_else(|| format!("{id}: no real source image"))?;
+            let gt = match policy {
+                GroundTruthPolicy::Degraded => {
+                    let real = match tiles {
+                        Some(t) => t.apply(real),
+                        None => real.clone(),
+                    };
+                    ground_truth(&real, degraded)
+                }
+                GroundTruthPolicy::Clean => ground_truth(real, &loaded.fake)
+                    .map(|gt| tiles.map(|t| t.apply(&gt)).unwrap_or(gt)),
+            };
+            gt.map_err(|e| format!("{id}: {e}"))
+        }
     }
 }

@@ -117,7 +117,7 @@ where
         image::ImageFormat::Png,
     )
     .map_err(|e| write_error(e.to_string()))?;
-    crate::fsutil::write_atomic(path, &bytes).map_err(|e| write_error(e.to_string()))
+    crate::util::write_atomic(path, &bytes).map_err(|e| write_error(e.to_string()))
 }
 
 /// Writes an 8-bit gray PNG atomically.

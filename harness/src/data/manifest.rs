@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::synth::{Kind, Split};
+use crate::data::{Kind, Split};
 
 use super::DataError;
 

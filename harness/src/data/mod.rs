@@ -1,18 +1,31 @@
-//! Data: manifests, image conversion, ground truth and resizing (SPEC §2).
+//! Data: what a suite evaluates and how each image and its ground truth are made.
+//!
+//! [`sample`] names splits and kinds; [`seeds`] derives every seed; [`image_io`] and
+//! [`resize`] read and resample images; [`ground_truth`] is paper eq. 2 and the native ground
+//! truth of every kind of sample; [`manifest`] reads real data sets; [`synth`] renders the
+//! embedded synthetic benchmark; [`selection`] picks a suite's images from either and loads
+//! them one at a time. See docs/data.md and docs/synthetic.md.
 
 mod ground_truth;
 mod image_io;
 mod manifest;
 mod resize;
+pub mod sample;
+pub mod seeds;
+mod selection;
+pub mod synth;
 
 use std::path::PathBuf;
 
 pub use ground_truth::{
-    constant_map, difference_gray, gray_to_map, ground_truth, map_to_gray, pil_luma,
+    constant_map, difference_gray, gray_to_map, ground_truth, map_to_gray, native_ground_truth,
+    pil_luma, GroundTruthPolicy,
 };
 pub use image_io::{load_map, load_rgb, save_gray_png, save_rgb_png, to_rgb8};
 pub use manifest::{Manifest, ManifestEntry, COLUMNS};
 pub use resize::{resize_map_area, resize_map_bilinear, resize_rgb};
+pub use sample::{Kind, LoadedImage, Split, UnknownName};
+pub use selection::{DataConfig, Dataset, DatasetError, DatasetSummary, ImageRef, SourceKind};
 
 /// Problems with input data; each names the file.
 #[derive(Debug, thiserror::Error)]

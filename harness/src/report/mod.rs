@@ -1,19 +1,20 @@
-//! Run reports: `tables.csv`, `report.md`, a self-contained `report.html` and `plots/`.
+//! Run reports: `tables.csv`, `report.md`, a self-contained `report.html` and `plots/`, written
+//! from `results.json` and the maps captured during the run, never by running a localizer.
 
-mod charts;
+mod figures;
+pub mod plots;
 pub mod tables;
 
 use std::path::Path;
 
 use base64::Engine;
 
-use crate::dataset::Dataset;
+use crate::config::Suite;
+use crate::error::RunError;
 use crate::results::Results;
-use crate::runner::RunError;
-use crate::suite::Suite;
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
-    crate::fsutil::write_atomic(path, bytes).map_err(|source| RunError::Io {
+    crate::util::write_atomic(path, bytes).map_err(|source| RunError::Io {
         path: path.to_path_buf(),
         source,
     })
@@ -73,7 +74,7 @@ pub fn csv(results: &Results) -> Vec<u8> {
             test.clone(),
             level(lvl),
             cat.clone(),
-            metric.clone(),
+            metric.to_string(),
             s.n.to_string(),
             s.mean.to_string(),
             s.std.to_string(),
@@ -101,21 +102,20 @@ fn header_lines(suite: &Suite, results: &Results) -> Vec<String> {
             results.ground_truth_policy
         ),
         format!(
-            "evaluation size {0}×{0}; 95% CIs from {1} bootstrap resamples",
-            suite.evaluation.size, suite.evaluation.bootstrap_resamples
+            "evaluation size {0}×{0}; {1}% CIs from {2} bootstrap resamples",
+            suite.evaluation.size,
+            100.0 * suite.evaluation.confidence,
+            suite.evaluation.bootstrap_resamples
         ),
     ]
 }
 
-/// Writes `tables.csv`, `plots/`, `report.md` and `report.html` into the run directory.
-pub fn write_all(
-    dir: &Path,
-    suite: &Suite,
-    dataset: &Dataset,
-    results: &Results,
-) -> Result<(), RunError> {
+/// Writes `tables.csv`, `plots/`, `report.md` and `report.html` into the run directory, from
+/// the results and the maps captured during the run only. Returns the figures that could not be
+/// drawn (also listed in the reports): a figure never costs the results.
+pub fn write_all(dir: &Path, suite: &Suite, results: &Results) -> Result<Vec<String>, RunError> {
     write(&dir.join("tables.csv"), &csv(results))?;
-    let figures = charts::write_figures(dir, suite, dataset, results)?;
+    let (figures, figure_failures) = figures::write_figures(dir, suite, results);
     let tables = tables::all_tables(suite, results);
     let failures = if results.failures.is_empty() {
         String::new()
@@ -147,6 +147,12 @@ pub fn write_all(
         ));
     }
     md.push_str(&failures);
+    if !figure_failures.is_empty() {
+        md.push_str("\n## Figures not drawn\n\n");
+        for f in &figure_failures {
+            md.push_str(&format!("- {f}\n"));
+        }
+    }
     write(&dir.join("report.md"), md.as_bytes())?;
 
     let esc = tables::escape_html;
@@ -186,8 +192,16 @@ pub fn write_all(
         }
         html.push_str("</ul>");
     }
+    if !figure_failures.is_empty() {
+        html.push_str("<h2>Figures not drawn</h2><ul>");
+        for f in &figure_failures {
+            html.push_str(&format!("<li>{}</li>", esc(f)));
+        }
+        html.push_str("</ul>");
+    }
     html.push_str("</body></html>\n");
-    write(&dir.join("report.html"), html.as_bytes())
+    write(&dir.join("report.html"), html.as_bytes())?;
+    Ok(figure_failures)
 }
 
 const CSS: &str = "body{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}\

@@ -4,8 +4,9 @@ use std::collections::BTreeSet;
 
 use metrics::Summary;
 
-use crate::results::{Results, ALL, IMAGE_METRICS, SEGMENTATION_METRICS};
-use crate::suite::Suite;
+use crate::config::{Condition, Suite};
+use crate::results::gate::Regression;
+use crate::results::{Metric, Results, ALL};
 
 /// A titled table of text cells.
 pub struct Table {
@@ -14,37 +15,31 @@ pub struct Table {
     pub rows: Vec<Vec<String>>,
 }
 
-/// Display name of a metric.
-pub fn metric_label(metric: &str) -> &'static str {
-    match metric {
-        "acc" => "ACC",
-        "auc" => "AUC",
-        "coss" => "COSS",
-        "psnr" => "PSNR (dB)",
-        "ssim" => "SSIM",
-        "pixel_auc" => "pixel AUC",
-        "f1" => "F1",
-        "iou" => "IoU",
-        _ => "?",
-    }
-}
+/// Decimals of γ (a percentage) in tables.
+const GAMMA_DECIMALS: usize = 2;
 
-/// `mean [lo, hi]` with precision suited to the metric.
-pub fn cell(summary: Option<&Summary>, metric: &str) -> String {
+/// `mean [lo, hi]` with `decimals` decimals, or a dash when there is no value.
+pub fn cell(summary: Option<&Summary>, decimals: usize) -> String {
     match summary {
         None => "–".into(),
-        Some(s) if metric == "psnr" || metric == "gamma" => {
-            format!("{:.2} [{:.2}, {:.2}]", s.mean, s.ci_low, s.ci_high)
-        }
-        Some(s) => format!("{:.4} [{:.4}, {:.4}]", s.mean, s.ci_low, s.ci_high),
+        Some(s) => format!(
+            "{:.d$} [{:.d$}, {:.d$}]",
+            s.mean,
+            s.ci_low,
+            s.ci_high,
+            d = decimals
+        ),
     }
 }
 
-fn metrics_present(results: &Results) -> Vec<&'static str> {
-    IMAGE_METRICS
-        .iter()
-        .chain(SEGMENTATION_METRICS.iter())
-        .copied()
+/// "95%" for a confidence of 0.95.
+pub fn confidence_label(suite: &Suite) -> String {
+    format!("{}%", 100.0 * suite.evaluation.confidence)
+}
+
+fn metrics_present(results: &Results) -> Vec<Metric> {
+    Metric::ALL
+        .into_iter()
         .filter(|m| results.aggregates.iter().any(|a| a.metric == *m))
         .collect()
 }
@@ -53,7 +48,7 @@ fn metrics_present(results: &Results) -> Vec<&'static str> {
 pub fn overall(suite: &Suite, results: &Results, condition: &str) -> Table {
     let metrics = metrics_present(results);
     let mut header = vec!["localizer".to_string()];
-    header.extend(metrics.iter().map(|m| metric_label(m).to_string()));
+    header.extend(metrics.iter().map(|m| m.label().to_string()));
     let rows = suite
         .localizers
         .iter()
@@ -62,7 +57,7 @@ pub fn overall(suite: &Suite, results: &Results, condition: &str) -> Table {
             row.extend(
                 metrics
                     .iter()
-                    .map(|m| cell(results.aggregate(&l.name, condition, ALL, m), m)),
+                    .map(|&m| cell(results.aggregate(&l.name, condition, ALL, m), m.decimals())),
             );
             row
         })
@@ -70,10 +65,11 @@ pub fn overall(suite: &Suite, results: &Results, condition: &str) -> Table {
     let n = results
         .aggregates
         .iter()
-        .find(|a| a.condition == condition && a.category == ALL && a.metric == "coss");
+        .find(|a| a.condition == condition && a.category == ALL && a.metric == Metric::Coss);
     Table {
         title: format!(
-            "{condition}: mean [95% CI]{}",
+            "{condition}: mean [{} CI]{}",
+            confidence_label(suite),
             n.map(|a| format!(" over {} fake images", a.summary.n))
                 .unwrap_or_default()
         ),
@@ -89,11 +85,11 @@ pub fn is_generator_category(category: &str) -> bool {
 
 /// Per category under `clean`: categories × localizers for one metric; per generator
 /// (`generator/*`) or per generator and property.
-pub fn by_category(suite: &Suite, results: &Results, metric: &str, per_generator: bool) -> Table {
+pub fn by_category(suite: &Suite, results: &Results, metric: Metric, per_generator: bool) -> Table {
     let categories: BTreeSet<&str> = results
         .aggregates
         .iter()
-        .filter(|a| a.condition == "clean" && a.category != ALL && a.metric == metric)
+        .filter(|a| a.condition == Condition::CLEAN && a.category != ALL && a.metric == metric)
         .filter(|a| is_generator_category(&a.category) == per_generator)
         .map(|a| a.category.as_str())
         .collect();
@@ -108,12 +104,12 @@ pub fn by_category(suite: &Suite, results: &Results, metric: &str, per_generator
         .iter()
         .map(|c| {
             let mut row = vec![c.to_string()];
-            row.extend(
-                suite
-                    .localizers
-                    .iter()
-                    .map(|l| cell(results.aggregate(&l.name, "clean", c, metric), metric)),
-            );
+            row.extend(suite.localizers.iter().map(|l| {
+                cell(
+                    results.aggregate(&l.name, Condition::CLEAN, c, metric),
+                    metric.decimals(),
+                )
+            }));
             row
         })
         .collect();
@@ -123,15 +119,15 @@ pub fn by_category(suite: &Suite, results: &Results, metric: &str, per_generator
         "generator and property"
     };
     Table {
-        title: format!("clean, {} per {per}", metric_label(metric)),
+        title: format!("clean, {} per {per}", metric.label()),
         header,
         rows,
     }
 }
 
 /// γ (% of clean) of one test: levels × localizers for each metric.
-pub fn gamma_table(suite: &Suite, results: &Results, test: &str, metric: &str) -> Option<Table> {
-    let conditions: Vec<&crate::suite::Condition> =
+pub fn gamma_table(suite: &Suite, results: &Results, test: &str, metric: Metric) -> Option<Table> {
+    let conditions: Vec<&crate::config::Condition> =
         suite.conditions.iter().filter(|c| c.test == test).collect();
     if conditions.is_empty()
         || !results
@@ -153,15 +149,16 @@ pub fn gamma_table(suite: &Suite, results: &Results, test: &str, metric: &str) -
                     .iter()
                     .find(|g| g.localizer == l.name && g.condition == c.key && g.metric == metric)
                     .map(|g| &g.summary);
-                cell(g, "gamma")
+                cell(g, GAMMA_DECIMALS)
             }));
             row
         })
         .collect();
     Some(Table {
         title: format!(
-            "{test}: γ of {} (% of clean) [95% CI]",
-            metric_label(metric)
+            "{test}: γ of {} (% of clean) [{} CI]",
+            metric.label(),
+            confidence_label(suite)
         ),
         header,
         rows,
@@ -169,11 +166,14 @@ pub fn gamma_table(suite: &Suite, results: &Results, test: &str, metric: &str) -
 }
 
 /// Paired differences between localizers under `clean` (later minus earlier in the suite).
-pub fn comparisons(results: &Results) -> Option<Table> {
+pub fn comparisons(suite: &Suite, results: &Results) -> Option<Table> {
     let rows: Vec<Vec<String>> = results
         .comparisons
         .iter()
-        .filter(|c| c.condition == "clean" && ["coss", "psnr", "ssim"].contains(&c.metric.as_str()))
+        .filter(|c| {
+            c.condition == Condition::CLEAN
+                && [Metric::Coss, Metric::Psnr, Metric::Ssim].contains(&c.metric)
+        })
         .map(|c| {
             let verdict = if c.summary.ci_low > 0.0 {
                 "better"
@@ -184,17 +184,18 @@ pub fn comparisons(results: &Results) -> Option<Table> {
             };
             vec![
                 format!("{} − {}", c.localizer, c.reference),
-                metric_label(&c.metric).to_string(),
+                c.metric.label().to_string(),
                 c.summary.n.to_string(),
-                cell(Some(&c.summary), &c.metric),
+                cell(Some(&c.summary), c.metric.decimals()),
                 verdict.to_string(),
             ]
         })
         .collect();
     (!rows.is_empty()).then(|| Table {
-        title:
-            "clean: paired differences between localizers, mean [95% CI] over the same fake images"
-                .into(),
+        title: format!(
+            "clean: paired differences between localizers, mean [{} CI] over the same fake images",
+            confidence_label(suite)
+        ),
         header: ["comparison", "metric", "n", "difference", "verdict"]
             .map(String::from)
             .to_vec(),
@@ -204,10 +205,10 @@ pub fn comparisons(results: &Results) -> Option<Table> {
 
 /// All tables of a report, in order.
 pub fn all_tables(suite: &Suite, results: &Results) -> Vec<Table> {
-    let mut tables = vec![overall(suite, results, "clean")];
-    tables.extend(comparisons(results));
+    let mut tables = vec![overall(suite, results, Condition::CLEAN)];
+    tables.extend(comparisons(suite, results));
     for per_generator in [true, false] {
-        for metric in ["coss", "ssim"] {
+        for metric in [Metric::Coss, Metric::Ssim] {
             let t = by_category(suite, results, metric, per_generator);
             if t.rows.len() > 1 {
                 tables.push(t);
@@ -221,7 +222,7 @@ pub fn all_tables(suite: &Suite, results: &Results) -> Vec<Table> {
         }
     }
     for test in tests {
-        for metric in ["coss", "psnr", "ssim", "acc"] {
+        for metric in [Metric::Coss, Metric::Psnr, Metric::Ssim, Metric::Acc] {
             tables.extend(gamma_table(suite, results, test, metric));
         }
     }
@@ -293,4 +294,38 @@ pub fn to_html(table: &Table) -> String {
     }
     out.push_str("</table>\n");
     out
+}
+
+/// The table of regressions printed by `harness gate`.
+pub fn regression_table(regressions: &[Regression]) -> Table {
+    Table {
+        title: format!("{} regression(s)", regressions.len()),
+        header: [
+            "metric",
+            "localizer",
+            "condition",
+            "category",
+            "baseline",
+            "run",
+            "why",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: regressions
+            .iter()
+            .map(|r| {
+                vec![
+                    r.metric.to_string(),
+                    r.localizer.clone(),
+                    r.condition.clone(),
+                    r.category.clone(),
+                    format!("{:.4}", r.baseline),
+                    r.run
+                        .map(|v| format!("{v:.4}"))
+                        .unwrap_or_else(|| "–".into()),
+                    r.reason.clone(),
+                ]
+            })
+            .collect(),
+    }
 }

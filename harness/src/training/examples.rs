@@ -1,4 +1,4 @@
-//! Training and validation examples: images rendered or read, ground truth derived (SPEC §2),
+//! Training and validation examples: images rendered or read, ground truth derived (docs/design.md §2),
 //! resized to the network's input and map sizes, and packed into tensors.
 
 use localizers::models::candle_core::{self, Device, Tensor};
@@ -7,11 +7,9 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use crate::data;
-use crate::dataset::{Dataset, DatasetError, ImageRef};
-use crate::runner::{derive_seed, native_ground_truth};
-use crate::suite::GroundTruthPolicy;
-use crate::synth::Kind;
+use crate::data::{
+    self, native_ground_truth, seeds, Dataset, DatasetError, GroundTruthPolicy, ImageRef, Kind,
+};
 
 /// One image ready for the network.
 pub struct Example {
@@ -42,8 +40,15 @@ pub fn load_example(
     shapes: &Shapes,
 ) -> Result<Example, DatasetError> {
     let loaded = dataset.load(image)?;
-    let gt = native_ground_truth(image, &loaded, &loaded.fake, None, GroundTruthPolicy::Clean)
-        .map_err(DatasetError::Selection)?;
+    let gt = native_ground_truth(
+        &image.id,
+        image.kind,
+        &loaded,
+        &loaded.fake,
+        None,
+        GroundTruthPolicy::Clean,
+    )
+    .map_err(DatasetError::GroundTruth)?;
     let s = shapes.input;
     let rgb = data::resize_rgb(&loaded.fake, s, s);
     let plane = (s * s) as usize;
@@ -147,8 +152,10 @@ impl<'a> Sampler<'a> {
     /// The images of training step `step`: a function of (seed, step) only, so a resumed run
     /// sees the same batches as an uninterrupted one.
     pub fn batch(&self, step: usize, size: usize) -> Vec<&'a ImageRef> {
-        let mut rng =
-            ChaCha8Rng::seed_from_u64(derive_seed(self.seed, &["train-batch", &step.to_string()]));
+        let mut rng = ChaCha8Rng::seed_from_u64(seeds::from_labels(
+            self.seed,
+            &["train-batch", &step.to_string()],
+        ));
         (0..size)
             .map(|_| {
                 let real = !self.reals.is_empty()
@@ -174,8 +181,8 @@ impl<'a> Sampler<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::suite::{DataConfig, SourceKind};
-    use crate::synth::Split;
+    use crate::data::Split;
+    use crate::data::{DataConfig, SourceKind};
 
     fn pool() -> Dataset {
         Dataset::open(&DataConfig {

@@ -4,14 +4,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::data::{self, DataError};
-use crate::dataset::DatasetError;
+use crate::config::{Condition, Suite, TrainConfig};
+use crate::data::synth::{self, SynthConfig};
+use crate::data::{self, DataError, DatasetError, Split};
 use crate::report::tables;
-use crate::run::{self, Resume, RunOptions};
-use crate::runner::RunError;
-use crate::suite::Suite;
-use crate::synth::{self, Split, SynthConfig};
-use crate::train::{self, TrainConfig, TrainError, TrainOptions};
+use crate::run::{self, Resume, RunError, RunOptions};
+use crate::training::{self, TrainError, TrainOptions};
 
 /// Exit code of a metric regression found by the gate.
 pub const EXIT_REGRESSION: i32 = 3;
@@ -63,7 +61,7 @@ pub fn train(
 ) -> Result<(), CommandError> {
     let config = TrainConfig::load(config_path).map_err(CommandError::config)?;
     let config = if quick { config.quick() } else { config };
-    let outcome = train::train(
+    let outcome = training::train(
         &config,
         &TrainOptions {
             out,
@@ -126,8 +124,11 @@ pub fn run(
     )?;
     print!(
         "{}",
-        tables::to_text(&tables::overall(&suite, &outcome.results, "clean"))
+        tables::to_text(&tables::overall(&suite, &outcome.results, Condition::CLEAN))
     );
+    for failure in &outcome.figure_failures {
+        eprintln!("warning: figure not drawn: {failure}");
+    }
     println!("\nresults: {}", outcome.dir.display());
     println!("report:  {}", outcome.dir.join("report.html").display());
     if !outcome.results.failures.is_empty() {
@@ -177,29 +178,8 @@ pub fn list() {
         );
     }
     println!("\nDegradations (suite `tests.degrade[].op`, `harness degrade --op`):");
-    for (form, meaning) in [
-        (
-            "jpeg:Q",
-            "JPEG quality Q in 1..=100, as PIL save(quality=Q)",
-        ),
-        (
-            "blur:K",
-            "Gaussian blur, odd kernel K >= 3, as cv2.GaussianBlur((K,K), 0)",
-        ),
-        (
-            "noise:V",
-            "additive Gaussian noise of variance V >= 0 on the 0..255 scale",
-        ),
-        (
-            "lowres:R",
-            "down-scale each side by R >= 1, then back (bilinear)",
-        ),
-        (
-            "disorganize",
-            "2x2 tile shuffle (seeded, never the identity)",
-        ),
-    ] {
-        println!("  {form:<12} {meaning}");
+    for op in degradations::OPS {
+        println!("  {:<12} {}", op.form, op.description);
     }
     println!("\nSynthetic generators (suite `data.generators`):");
     for g in synth::generators() {
@@ -384,7 +364,7 @@ pub fn predict(
     }
     for path in images {
         let image = data::load_rgb(path).map_err(CommandError::runtime)?;
-        let view = crate::runner::localizer_view(&image, localizer.input_size(), eval_size);
+        let view = crate::evaluation::localizer_view(&image, localizer.input_size(), eval_size);
         let id = path.display().to_string();
         let input = localizers::LocalizerInput {
             id: &id,
@@ -423,7 +403,7 @@ pub fn gate(
     paired: bool,
     update: bool,
 ) -> Result<(), CommandError> {
-    use crate::gate::{self, GateOptions};
+    use crate::results::gate::{self, GateOptions};
     if !(0.0..1.0).contains(&tolerance) {
         return Err(CommandError::config(
             "--tolerance is a fraction of the baseline, in [0, 1), e.g. 0.01",
@@ -433,7 +413,7 @@ pub fn gate(
     if update {
         let bytes = serde_json::to_vec_pretty(&gate::baseline_from(&results, rows))
             .expect("baseline serializes");
-        crate::fsutil::write_atomic(baseline, &bytes)
+        crate::util::write_atomic(baseline, &bytes)
             .map_err(|e| CommandError::runtime(format!("{}: {e}", baseline.display())))?;
         println!(
             "wrote baseline {} from {}",
@@ -461,13 +441,10 @@ pub fn gate(
     }
     print!(
         "{}",
-        tables::to_text(&gate::regression_table(&report.regressions))
+        tables::to_text(&tables::regression_table(&report.regressions))
     );
-    let metrics: std::collections::BTreeSet<&str> = report
-        .regressions
-        .iter()
-        .map(|r| r.metric.as_str())
-        .collect();
+    let metrics: std::collections::BTreeSet<&str> =
+        report.regressions.iter().map(|r| r.metric.name()).collect();
     Err(CommandError {
         code: EXIT_REGRESSION,
         message: format!(

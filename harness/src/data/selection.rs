@@ -3,13 +3,42 @@
 
 use std::collections::BTreeMap;
 
-use image::RgbImage;
-use metrics::Map;
 use serde::Serialize;
 
-use crate::data::{self, DataError, Manifest, ManifestEntry};
-use crate::suite::{DataConfig, SourceKind};
-use crate::synth::{self, Kind, SampleKey, SynthConfig};
+use std::path::PathBuf;
+
+use crate::data::synth::{self, SampleKey, SynthConfig};
+use crate::data::{self, DataError, Kind, LoadedImage, Manifest, ManifestEntry, Split};
+
+/// Where images come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    /// The embedded synthetic benchmark.
+    #[default]
+    Synth,
+    /// A CSV manifest of real data.
+    Manifest,
+}
+
+/// Resolved `data:` section.
+#[derive(Debug, Clone, Serialize)]
+pub struct DataConfig {
+    pub source: SourceKind,
+    /// Manifest path, as given (relative to the suite file).
+    pub manifest: Option<String>,
+    #[serde(skip)]
+    pub manifest_path: Option<PathBuf>,
+    pub split: Split,
+    /// Empty = all.
+    pub generators: Vec<String>,
+    /// Empty = all.
+    pub properties: Vec<String>,
+    pub fakes_per_category: u32,
+    pub reals: u32,
+    pub synth_seed: u64,
+    pub synth_size: u32,
+}
 
 /// One selected image.
 #[derive(Clone, Debug)]
@@ -36,16 +65,6 @@ impl ImageRef {
     pub fn is_fake(&self) -> bool {
         self.kind != Kind::Real
     }
-}
-
-/// A loaded image with what its ground truth is derived from.
-pub struct LoadedImage {
-    /// The image a localizer sees (before degradation).
-    pub fake: RgbImage,
-    /// Source of a partial manipulation.
-    pub real: Option<RgbImage>,
-    /// Precomputed ground truth (manifest `mask`), overriding eq. 2.
-    pub mask: Option<Map>,
 }
 
 /// Summary of the selection, recorded in `results.json`.
@@ -75,6 +94,9 @@ pub enum DatasetError {
     Synth(String),
     #[error("{0}")]
     Selection(String),
+    /// The ground truth of an image cannot be derived (a runtime error, not a configuration one).
+    #[error("ground truth: {0}")]
+    GroundTruth(String),
 }
 
 impl Dataset {
@@ -239,7 +261,7 @@ fn check_filters(cfg: &DataConfig, manifest: &Manifest) -> Result<(), DatasetErr
                 return Err(DatasetError::Selection(format!(
                     "{}: the suite asks for {what} '{name}'{} but the manifest has only: {}",
                     manifest.path.display(),
-                    crate::suite::did_you_mean(name, names.iter().copied()),
+                    crate::util::did_you_mean(name, names.iter().copied()),
                     names.join(", ")
                 )));
             }

@@ -7,9 +7,8 @@ use std::path::{Path, PathBuf};
 use image::RgbImage;
 use rayon::prelude::*;
 
-use super::{
-    generators, manipulate, render, Kind, SampleKey, Split, SynthConfig, SynthError, PROPERTIES,
-};
+use super::{generators, manipulate, render, SampleKey, SynthConfig, SynthError, PROPERTIES};
+use crate::data::{Kind, Split};
 
 /// The per-identity jobs in catalogue order: the real photo, every partial generator × property,
 /// every full-synthesis generator.
@@ -81,7 +80,7 @@ fn save_png(img: &RgbImage, path: &Path) -> Result<(), SynthError> {
         path: path.into(),
         source,
     })?;
-    crate::fsutil::write_atomic(path, &bytes).map_err(|source| SynthError::Io {
+    crate::util::write_atomic(path, &bytes).map_err(|source| SynthError::Io {
         path: path.into(),
         source,
     })

@@ -1,4 +1,4 @@
-//! `results.json` (SPEC §7): the single source of truth that reports, plots and the gate read.
+//! `results.json` (docs/results.md): the single source of truth that reports, plots and the gate read.
 //! Every aggregate is recomputed from the per-image rows.
 
 use std::collections::BTreeMap;
@@ -6,18 +6,21 @@ use std::collections::BTreeMap;
 use metrics::{Bootstrap, Summary};
 use serde::{Deserialize, Serialize};
 
-use crate::dataset::DatasetSummary;
-use crate::rows::Row;
-use crate::suite::Suite;
-use crate::synth::Kind;
+use crate::data::DatasetSummary;
+pub mod gate;
+pub mod maps;
+mod metric;
+pub mod rows;
+
+pub use metric::Metric;
+pub use rows::{dataset_fingerprint, done_keys, to_jsonl, Row, RowLog};
+
+use crate::config::{Condition, Suite};
+use crate::data::Kind;
 
 /// Version of the `results.json` layout; bumped on incompatible changes.
 pub const RESULTS_SCHEMA_VERSION: u32 = 1;
 
-/// Segmentation metrics, averaged over fake images (the paper's protocol).
-pub const SEGMENTATION_METRICS: [&str; 6] = ["coss", "psnr", "ssim", "pixel_auc", "f1", "iou"];
-/// Image-level metrics, over real and fake images.
-pub const IMAGE_METRICS: [&str; 2] = ["acc", "auc"];
 /// Category of aggregates over all fake images.
 pub const ALL: &str = "all";
 
@@ -31,7 +34,7 @@ pub struct Aggregate {
     pub level: Option<f64>,
     /// `all`, `generator/*` (one generator, every property) or `generator/property`.
     pub category: String,
-    pub metric: String,
+    pub metric: Metric,
     #[serde(flatten)]
     pub summary: Summary,
 }
@@ -48,7 +51,7 @@ pub struct Comparison {
     pub localizer: String,
     pub reference: String,
     pub condition: String,
-    pub metric: String,
+    pub metric: Metric,
     #[serde(flatten)]
     pub summary: Summary,
 }
@@ -114,7 +117,7 @@ impl Results {
         localizer: &str,
         condition: &str,
         category: &str,
-        metric: &str,
+        metric: Metric,
     ) -> Option<&Summary> {
         self.aggregates
             .iter()
@@ -140,7 +143,7 @@ fn bootstrap(suite: &Suite, parts: &[&str]) -> Bootstrap {
     Bootstrap {
         resamples: suite.evaluation.bootstrap_resamples,
         confidence: suite.evaluation.confidence,
-        seed: crate::runner::derive_seed(suite.seed, parts),
+        seed: crate::data::seeds::from_labels(suite.seed, parts),
     }
 }
 
@@ -181,7 +184,7 @@ pub fn build(record: RunRecord<'_>, rows: &[Row]) -> Results {
     for loc in &suite.localizers {
         let clean: Vec<&Row> = rows
             .iter()
-            .filter(|r| r.localizer == loc.name && r.condition == "clean")
+            .filter(|r| r.localizer == loc.name && r.condition == Condition::CLEAN)
             .collect();
         for condition in &suite.conditions {
             let these: Vec<&Row> = rows
@@ -189,14 +192,14 @@ pub fn build(record: RunRecord<'_>, rows: &[Row]) -> Results {
                 .filter(|r| r.localizer == loc.name && r.condition == condition.key)
                 .collect();
             let push =
-                |category: &str, metric: &str, summary: Summary, out: &mut Vec<Aggregate>| {
+                |category: &str, metric: Metric, summary: Summary, out: &mut Vec<Aggregate>| {
                     out.push(Aggregate {
                         localizer: loc.name.clone(),
                         condition: condition.key.clone(),
                         test: condition.test.clone(),
                         level: condition.level,
                         category: category.to_string(),
-                        metric: metric.to_string(),
+                        metric,
                         summary,
                     })
                 };
@@ -217,12 +220,12 @@ pub fn build(record: RunRecord<'_>, rows: &[Row]) -> Results {
                     .push(row);
             }
             for (category, group) in &categories {
-                for metric in SEGMENTATION_METRICS {
+                for metric in Metric::SEGMENTATION {
                     let values: Vec<f64> = group.iter().filter_map(|r| r.metric(metric)).collect();
                     if values.is_empty() {
                         continue;
                     }
-                    let b = bootstrap(suite, &[&loc.name, &condition.key, category, metric]);
+                    let b = bootstrap(suite, &[&loc.name, &condition.key, category, metric.name()]);
                     if let Ok(s) = b.summarize(&values) {
                         push(category, metric, s, &mut aggregates);
                     }
@@ -234,8 +237,8 @@ pub fn build(record: RunRecord<'_>, rows: &[Row]) -> Results {
                 .filter_map(|r| r.score.map(|s| (s, r.kind != Kind::Real)))
                 .collect();
             if scored.iter().any(|s| !s.1) && scored.iter().any(|s| s.1) {
-                for metric in IMAGE_METRICS {
-                    let b = bootstrap(suite, &[&loc.name, &condition.key, ALL, metric]);
+                for metric in Metric::IMAGE {
+                    let b = bootstrap(suite, &[&loc.name, &condition.key, ALL, metric.name()]);
                     if let Ok(s) =
                         b.statistic(scored.len(), |idx| image_metric(metric, &scored, idx))
                     {
@@ -243,7 +246,7 @@ pub fn build(record: RunRecord<'_>, rows: &[Row]) -> Results {
                     }
                 }
             }
-            if condition.key != "clean" {
+            if !condition.is_clean() {
                 gamma.extend(gammas(suite, &loc.name, condition, &clean, &these));
             }
         }
@@ -293,12 +296,13 @@ pub fn build(record: RunRecord<'_>, rows: &[Row]) -> Results {
     }
 }
 
-fn image_metric(metric: &str, scored: &[(f64, bool)], idx: &[usize]) -> Option<f64> {
+fn image_metric(metric: Metric, scored: &[(f64, bool)], idx: &[usize]) -> Option<f64> {
     let scores: Vec<f64> = idx.iter().map(|&i| scored[i].0).collect();
     let labels: Vec<bool> = idx.iter().map(|&i| scored[i].1).collect();
     match metric {
-        "acc" => metrics::accuracy(&scores, &labels, 0.5).ok(),
-        _ => metrics::roc_auc(&scores, &labels).ok().flatten(),
+        Metric::Acc => metrics::accuracy(&scores, &labels, 0.5).ok(),
+        Metric::Auc => metrics::roc_auc(&scores, &labels).ok().flatten(),
+        _ => None,
     }
 }
 
@@ -306,7 +310,7 @@ fn image_metric(metric: &str, scored: &[(f64, bool)], idx: &[usize]) -> Option<f
 fn gammas(
     suite: &Suite,
     localizer: &str,
-    condition: &crate::suite::Condition,
+    condition: &Condition,
     clean: &[&Row],
     these: &[&Row],
 ) -> Vec<Gamma> {
@@ -321,18 +325,18 @@ fn gammas(
         .filter_map(|r| clean_by_id.get(r.id.as_str()).map(|c| (*r, *c)))
         .collect();
     let mut out = Vec::new();
-    let mut push = |metric: &str, summary: Summary| {
+    let mut push = |metric: Metric, summary: Summary| {
         out.push(Gamma {
             localizer: localizer.to_string(),
             condition: condition.key.clone(),
             test: condition.test.clone(),
             level: condition.level,
             category: ALL.to_string(),
-            metric: metric.to_string(),
+            metric,
             summary,
         })
     };
-    for metric in SEGMENTATION_METRICS {
+    for metric in Metric::SEGMENTATION {
         let (num, den): (Vec<f64>, Vec<f64>) = pairs
             .iter()
             .filter(|(r, _)| r.kind != Kind::Real)
@@ -341,7 +345,7 @@ fn gammas(
         if num.is_empty() || den.iter().sum::<f64>() == 0.0 {
             continue;
         }
-        let b = bootstrap(suite, &["gamma", localizer, &condition.key, metric]);
+        let b = bootstrap(suite, &["gamma", localizer, &condition.key, metric.name()]);
         if let Ok(s) = b.ratio(&num, &den, 100.0) {
             push(metric, s);
         }
@@ -351,8 +355,8 @@ fn gammas(
         .filter_map(|(r, c)| Some((r.score?, c.score?, r.kind != Kind::Real)))
         .collect();
     if scored.iter().any(|s| s.2) && scored.iter().any(|s| !s.2) {
-        for metric in IMAGE_METRICS {
-            let b = bootstrap(suite, &["gamma", localizer, &condition.key, metric]);
+        for metric in Metric::IMAGE {
+            let b = bootstrap(suite, &["gamma", localizer, &condition.key, metric.name()]);
             let stat = |idx: &[usize]| {
                 let degraded: Vec<(f64, bool)> =
                     idx.iter().map(|&i| (scored[i].0, scored[i].2)).collect();
@@ -395,7 +399,7 @@ fn compare_localizers(suite: &Suite, rows: &[Row]) -> Vec<Comparison> {
                 let theirs = by_key
                     .get(&(reference.name.as_str(), condition.key.as_str()))
                     .unwrap_or(&empty);
-                for metric in SEGMENTATION_METRICS {
+                for metric in Metric::SEGMENTATION {
                     let (a, b): (Vec<f64>, Vec<f64>) = mine
                         .iter()
                         .filter_map(|(id, r)| {
@@ -412,7 +416,7 @@ fn compare_localizers(suite: &Suite, rows: &[Row]) -> Vec<Comparison> {
                             &loc.name,
                             &reference.name,
                             &condition.key,
-                            metric,
+                            metric.name(),
                         ],
                     );
                     if let Ok(summary) = bootstrap.paired_difference(&a, &b) {
@@ -420,7 +424,7 @@ fn compare_localizers(suite: &Suite, rows: &[Row]) -> Vec<Comparison> {
                             localizer: loc.name.clone(),
                             reference: reference.name.clone(),
                             condition: condition.key.clone(),
-                            metric: metric.to_string(),
+                            metric,
                             summary,
                         });
                     }

@@ -349,8 +349,8 @@ impl Figure for HeatmapFigure<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plots::canvas::tests::{check_svg, decode_png};
-    use crate::plots::style::tests::matplotlib_viridis;
+    use crate::report::plots::canvas::tests::{check_svg, decode_png};
+    use crate::report::plots::style::tests::matplotlib_viridis;
 
     fn labels(names: &[&str]) -> Vec<String> {
         names.iter().map(|s| (*s).to_string()).collect()

@@ -1,4 +1,4 @@
-//! The embedded synthetic benchmark (SPEC §3).
+//! The embedded synthetic benchmark (docs/design.md §3, docs/synthetic.md).
 //!
 //! CelebA/FFHQ and GAN weights cannot ship, so the default data set is generated here,
 //! deterministically, from the paper's own mechanism (§3.2: decoders upsample, and upsampling
@@ -22,110 +22,17 @@ mod shapes;
 #[cfg(test)]
 mod tests;
 
-use std::fmt;
 use std::path::PathBuf;
-use std::str::FromStr;
 
 use image::{GrayImage, RgbImage};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 pub use catalogue::{catalogue, catalogue_interleaved, write_dataset};
+
+use crate::data::{seeds, Kind, Split};
 pub use edits::PROPERTIES;
 pub use generators::{generator, generators, GeneratorInfo};
-
-/// A data-set split; identities never cross splits.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Split {
-    /// Training identities.
-    Train,
-    /// Validation identities (checkpoint selection).
-    Val,
-    /// Test identities.
-    Test,
-}
-
-impl Split {
-    /// All splits in order.
-    pub const ALL: [Split; 3] = [Split::Train, Split::Val, Split::Test];
-
-    /// The manifest spelling: `train`, `val` or `test`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Split::Train => "train",
-            Split::Val => "val",
-            Split::Test => "test",
-        }
-    }
-}
-
-impl fmt::Display for Split {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Split {
-    type Err = SynthError;
-    fn from_str(s: &str) -> Result<Self, SynthError> {
-        Split::ALL
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| SynthError::UnknownName {
-                what: "split",
-                name: s.to_string(),
-                valid: "train, val, test".into(),
-            })
-    }
-}
-
-/// What a sample is: a real photo, a partial manipulation, or a full synthesis.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    /// An unmanipulated photo (ground truth all 0).
-    Real,
-    /// A property edit of a real photo (ground truth from the real/fake difference).
-    Partial,
-    /// A fully synthesised face (ground truth all 1).
-    Entire,
-}
-
-impl Kind {
-    /// The manifest spelling: `real`, `partial` or `entire`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Real => "real",
-            Kind::Partial => "partial",
-            Kind::Entire => "entire",
-        }
-    }
-}
-
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Kind {
-    type Err = SynthError;
-    fn from_str(s: &str) -> Result<Self, SynthError> {
-        [Kind::Real, Kind::Partial, Kind::Entire]
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| SynthError::UnknownName {
-                what: "kind",
-                name: s.to_string(),
-                valid: "real, partial, entire".into(),
-            })
-    }
-}
 
 /// Number of identities per split.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -315,26 +222,6 @@ pub enum SynthError {
     },
 }
 
-/// Mixes 64-bit words into one seed (SplitMix64 finaliser over a running state); stable
-/// across platforms and releases.
-pub(crate) fn derive_seed(parts: &[u64]) -> u64 {
-    let mut h = 0x6A09_E667_F3BC_C909u64;
-    for &p in parts {
-        h = (h ^ p).wrapping_add(0x9E37_79B9_7F4A_7C15);
-        h = (h ^ (h >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        h = (h ^ (h >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        h ^= h >> 31;
-    }
-    h
-}
-
-/// FNV-1a hash of a string (stable, for seeding by name).
-pub(crate) fn str_hash(s: &str) -> u64 {
-    s.bytes().fold(0xCBF2_9CE4_8422_2325u64, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x0100_0000_01B3)
-    })
-}
-
 fn names(list: impl Iterator<Item = &'static str>) -> String {
     list.collect::<Vec<_>>().join(", ")
 }
@@ -401,13 +288,13 @@ fn check_key(cfg: &SynthConfig, key: &SampleKey) -> Result<(), SynthError> {
 
 /// The RNG of one sample's random choices (latent factor, edit draws, decoder noise).
 fn sample_rng(cfg: &SynthConfig, key: &SampleKey) -> ChaCha8Rng {
-    ChaCha8Rng::seed_from_u64(derive_seed(&[
+    ChaCha8Rng::seed_from_u64(seeds::mix(&[
         cfg.seed,
-        str_hash("sample"),
-        str_hash(key.split.as_str()),
+        seeds::fnv1a("sample"),
+        seeds::fnv1a(key.split.as_str()),
         key.identity as u64,
-        str_hash(&key.generator),
-        str_hash(&key.property),
+        seeds::fnv1a(&key.generator),
+        seeds::fnv1a(&key.property),
     ]))
 }
 

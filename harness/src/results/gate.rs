@@ -10,8 +10,7 @@ use std::path::{Path, PathBuf};
 use metrics::Bootstrap;
 use serde::{Deserialize, Serialize};
 
-use crate::results::{Aggregate, Results, ALL, IMAGE_METRICS};
-use crate::rows::Row;
+use crate::results::{Aggregate, Metric, Results, Row, ALL};
 
 /// Version of the baseline file layout.
 pub const BASELINE_SCHEMA_VERSION: u32 = 1;
@@ -54,7 +53,7 @@ pub struct Regression {
     pub localizer: String,
     pub condition: String,
     pub category: String,
-    pub metric: String,
+    pub metric: Metric,
     pub baseline: f64,
     pub run: Option<f64>,
     /// Why it failed.
@@ -169,7 +168,7 @@ pub fn gate(
             "the run evaluated different images (dataset fingerprint differs)".into(),
         ));
     }
-    let run_aggregates: BTreeMap<(&str, &str, &str, &str), &Aggregate> = results
+    let run_aggregates: BTreeMap<(&str, &str, &str, Metric), &Aggregate> = results
         .aggregates
         .iter()
         .map(|a| {
@@ -178,7 +177,7 @@ pub fn gate(
                     a.localizer.as_str(),
                     a.condition.as_str(),
                     a.category.as_str(),
-                    a.metric.as_str(),
+                    a.metric,
                 ),
                 a,
             )
@@ -190,13 +189,13 @@ pub fn gate(
             base.localizer.as_str(),
             base.condition.as_str(),
             base.category.as_str(),
-            base.metric.as_str(),
+            base.metric,
         );
         let regression = |run: Option<f64>, reason: String| Regression {
             localizer: base.localizer.clone(),
             condition: base.condition.clone(),
             category: base.category.clone(),
-            metric: base.metric.clone(),
+            metric: base.metric,
             baseline: base.summary.mean,
             run,
             reason,
@@ -206,13 +205,18 @@ pub fn gate(
             continue;
         };
         let (b, r) = (base.summary.mean, run.summary.mean);
-        let failed = if options.paired && !IMAGE_METRICS.contains(&base.metric.as_str()) {
+        // How much worse the run is, in the metric's own direction.
+        let worse_by = if base.metric.higher_is_better() {
+            b - r
+        } else {
+            r - b
+        };
+        let failed = if options.paired && !base.metric.is_image_level() {
             paired_regression(baseline, rows, base)
         } else {
-            (r < b - options.tolerance * b.abs()).then(|| {
+            (worse_by > options.tolerance * b.abs()).then(|| {
                 format!(
-                    "dropped by {:.4} (more than {:.1} % of the baseline)",
-                    b - r,
+                    "worse by {worse_by:.4} (more than {:.1} % of the baseline)",
                     options.tolerance * 100.0
                 )
             })
@@ -240,7 +244,7 @@ fn paired_regression(baseline: &Baseline, rows: &[Row], base: &Aggregate) -> Opt
             .filter(|r| {
                 r.localizer == base.localizer && r.condition == base.condition && in_category(r)
             })
-            .filter_map(|r| r.metric(&base.metric).map(|v| (r.id.clone(), v)))
+            .filter_map(|r| r.metric(base.metric).map(|v| (r.id.clone(), v)))
             .collect()
     };
     let before = select(&baseline.rows);
@@ -267,38 +271,4 @@ fn paired_regression(baseline: &Baseline, rows: &[Row], base: &Aggregate) -> Opt
             diff.mean, diff.ci_low, diff.ci_high
         )
     })
-}
-
-/// The table of regressions printed by `harness gate`.
-pub fn regression_table(regressions: &[Regression]) -> crate::report::tables::Table {
-    crate::report::tables::Table {
-        title: format!("{} regression(s)", regressions.len()),
-        header: [
-            "metric",
-            "localizer",
-            "condition",
-            "category",
-            "baseline",
-            "run",
-            "why",
-        ]
-        .map(String::from)
-        .to_vec(),
-        rows: regressions
-            .iter()
-            .map(|r| {
-                vec![
-                    r.metric.clone(),
-                    r.localizer.clone(),
-                    r.condition.clone(),
-                    r.category.clone(),
-                    format!("{:.4}", r.baseline),
-                    r.run
-                        .map(|v| format!("{v:.4}"))
-                        .unwrap_or_else(|| "–".into()),
-                    r.reason.clone(),
-                ]
-            })
-            .collect(),
-    }
 }

@@ -7,7 +7,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 
 use super::raster::{Image3, Plane};
-use super::{derive_seed, str_hash};
+use crate::data::seeds;
 
 /// A generator of the benchmark, named by its decoder's upsampling.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -128,8 +128,10 @@ impl Decoder {
             "bicubic" => Upsampler::Bicubic,
             _ => Upsampler::Unpool,
         };
-        let mut rng =
-            ChaCha8Rng::seed_from_u64(derive_seed(&[str_hash("decoder"), str_hash(info.name)]));
+        let mut rng = ChaCha8Rng::seed_from_u64(seeds::mix(&[
+            seeds::fnv1a("decoder"),
+            seeds::fnv1a(info.name),
+        ]));
         let stages = (0..4)
             .map(|_| Stage::random(&mut rng, info.entire))
             .collect();

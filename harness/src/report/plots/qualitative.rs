@@ -339,8 +339,8 @@ fn check_row(row: &QualitativeRow) -> Result<(), PlotError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plots::canvas::tests::{check_svg, decode_png};
-    use crate::plots::style::tests::matplotlib_viridis;
+    use crate::report::plots::canvas::tests::{check_svg, decode_png};
+    use crate::report::plots::style::tests::matplotlib_viridis;
 
     fn row(label: &str, size: (u32, u32), map_size: (u32, u32)) -> QualitativeRow {
         let fake = image::RgbImage::from_fn(size.0, size.1, |x, y| {

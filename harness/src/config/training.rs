@@ -8,12 +8,25 @@ use localizers::models::{ModelSpec, XceptionConfig, TRAINABLE_KINDS};
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use crate::suite::schema::DataSpec;
-use crate::suite::{
-    check_header, did_you_mean, err_at, parse_yaml, read_text, resolve_data, short_hash,
-    DataConfig, SuiteError,
-};
-use crate::synth::Split;
+use super::schema::DataSpec;
+use super::suite::resolve_data;
+use super::yaml::{check_header, err_at, parse_yaml, read_text, short_hash, ConfigError};
+use crate::data::{DataConfig, Split};
+use crate::util::did_you_mean;
+
+/// Files of a training directory.
+pub const BEST_WEIGHTS: &str = "best.safetensors";
+
+/// `results/train/<name>-<config hash>`: where a config trains unless told otherwise, and
+/// where a suite looks for the cached checkpoint.
+pub fn default_dir(config: &TrainConfig) -> PathBuf {
+    cache_dir(&config.name, &config.config_hash())
+}
+
+/// `results/train/<name>-<hash>` (relative to the working directory, like `results/runs`).
+pub fn cache_dir(name: &str, hash: &str) -> PathBuf {
+    PathBuf::from("results/train").join(format!("{name}-{hash}"))
+}
 
 /// The only training-config schema version.
 pub const TRAIN_SCHEMA_VERSION: u32 = 1;
@@ -142,13 +155,13 @@ fn default_preset(kind: &str) -> &'static str {
 
 impl TrainConfig {
     /// Reads and validates a training config.
-    pub fn load(path: &Path) -> Result<TrainConfig, SuiteError> {
+    pub fn load(path: &Path) -> Result<TrainConfig, ConfigError> {
         let text = read_text(path, "training config")?;
         TrainConfig::parse(path, &text)
     }
 
     /// Validates config text; `path` is used in messages and for relative manifest paths.
-    pub fn parse(path: &Path, text: &str) -> Result<TrainConfig, SuiteError> {
+    pub fn parse(path: &Path, text: &str) -> Result<TrainConfig, ConfigError> {
         resolve(path, parse_yaml(path, text)?)
     }
 
@@ -179,7 +192,7 @@ impl TrainConfig {
     }
 }
 
-fn resolve(path: &Path, file: TrainFile) -> Result<TrainConfig, SuiteError> {
+fn resolve(path: &Path, file: TrainFile) -> Result<TrainConfig, ConfigError> {
     let name = check_header(
         path,
         "training config",
@@ -326,7 +339,7 @@ fn resolve(path: &Path, file: TrainFile) -> Result<TrainConfig, SuiteError> {
 
 /// The training pool (every matching image of `train` unless capped) and the validation set
 /// (by default 2 fakes per category and 20 reals of `val`).
-fn resolve_splits(path: &Path, spec: DataSpec) -> Result<(DataConfig, DataConfig), SuiteError> {
+fn resolve_splits(path: &Path, spec: DataSpec) -> Result<(DataConfig, DataConfig), ConfigError> {
     if let Some(split) = &spec.split {
         return Err(err_at(
             path,

@@ -1,4 +1,4 @@
-//! `harness train CONFIG.yaml` (SPEC §6; docs/training.md): trains a `localizers::models`
+//! `harness train CONFIG.yaml` (docs/training.md): trains a `localizers::models`
 //! network on the synthetic benchmark or a manifest's `train` split with Adam, selects the
 //! checkpoint on `val` (never `test`), and writes resumable checkpoints, a JSONL log and a
 //! loss-curve plot.
@@ -6,7 +6,6 @@
 //! Determinism: initialisation, the images of every step and every dropout mask are seeded
 //! from (config seed, step), so a resumed run continues exactly as an uninterrupted one.
 
-mod config;
 mod examples;
 mod memory;
 
@@ -25,16 +24,16 @@ use localizers::models::{
 use metrics::Map;
 use serde::{Deserialize, Serialize};
 
-pub use config::{Selection, TrainConfig, TRAIN_SCHEMA_VERSION};
 use examples::{load_all, stack, Example, Sampler, Shapes};
 
-use crate::dataset::{Dataset, DatasetError};
-use crate::fsutil::write_atomic;
-use crate::plots::{loss_curves, LossCurve};
-use crate::runner::{derive_seed, progress_bar};
+pub use crate::config::training::default_dir;
+use crate::config::training::BEST_WEIGHTS;
+use crate::config::{Selection, TrainConfig};
+use crate::data::{seeds, Dataset, DatasetError};
+use crate::report::plots::{loss_curves, LossCurve};
+use crate::util::{progress_bar, write_atomic};
 
-/// Files of a training directory.
-pub const BEST_WEIGHTS: &str = "best.safetensors";
+/// Files of a training directory besides `BEST_WEIGHTS`.
 const LAST_WEIGHTS: &str = "last.safetensors";
 const OPTIMIZER: &str = "optimizer.safetensors";
 const STATE: &str = "state.json";
@@ -122,17 +121,6 @@ pub struct TrainOutcome {
     /// All configured steps are done.
     pub finished: bool,
     pub wall_s: f64,
-}
-
-/// `results/train/<name>-<config hash>`: where a config trains unless told otherwise, and
-/// where a suite looks for the cached checkpoint.
-pub fn default_dir(config: &TrainConfig) -> PathBuf {
-    cache_dir(&config.name, &config.config_hash())
-}
-
-/// `results/train/<name>-<hash>` (relative to the working directory, like `results/runs`).
-pub fn cache_dir(name: &str, hash: &str) -> PathBuf {
-    PathBuf::from("results/train").join(format!("{name}-{hash}"))
 }
 
 fn read_state(dir: &Path) -> Result<Option<State>, TrainError> {
@@ -310,7 +298,10 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<TrainOutcom
         let batch = load_all(&train_set, &images, &shapes)?;
         let refs: Vec<&Example> = batch.iter().collect();
         let (x, target, labels) = stack(&refs, &shapes, &device)?;
-        net.reseed(derive_seed(config.seed, &["dropout", &step.to_string()]));
+        net.reseed(seeds::from_labels(
+            config.seed,
+            &["dropout", &step.to_string()],
+        ));
         let output = net.forward_train(&x, true)?;
         let losses = objective(config, &output, &target, &labels)?;
         adam.backward_step(&losses.total)?;

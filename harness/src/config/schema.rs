@@ -4,6 +4,8 @@
 //! its line and column.
 
 use serde::Deserialize;
+
+pub use crate::data::{GroundTruthPolicy, SourceKind};
 use serde_saphyr::Spanned;
 
 /// Top level of a suite YAML file.
@@ -27,17 +29,6 @@ pub struct SuiteFile {
     pub tests: TestsSpec,
     #[serde(default)]
     pub report: ReportSpec,
-}
-
-/// Where images come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum SourceKind {
-    /// The embedded synthetic benchmark.
-    #[default]
-    Synth,
-    /// A CSV manifest of real data (SPEC §2).
-    Manifest,
 }
 
 /// The `data:` section.
@@ -128,17 +119,6 @@ impl Default for TestsSpec {
             ground_truth: GroundTruthPolicy::Degraded,
         }
     }
-}
-
-/// Ground-truth policy under degradation (SPEC §5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum GroundTruthPolicy {
-    /// The paper's: GT from the clean real and the degraded fake.
-    #[default]
-    Degraded,
-    /// GT of the clean pair.
-    Clean,
 }
 
 /// One degradation sweep.

@@ -12,14 +12,14 @@ use super::edits;
 use super::face::FaceParams;
 use super::generators::{pool_switches, Decoder, GeneratorInfo};
 use super::raster::{Image3, Plane};
-use super::{derive_seed, str_hash, Split};
+use crate::data::{seeds, Split};
 
 /// An identity's parameters and camera, from (seed, split, identity index) only.
 pub(crate) fn identity(seed: u64, split: Split, identity: u32) -> (FaceParams, Camera) {
-    let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(&[
+    let mut rng = ChaCha8Rng::seed_from_u64(seeds::mix(&[
         seed,
-        str_hash("identity"),
-        str_hash(split.as_str()),
+        seeds::fnv1a("identity"),
+        seeds::fnv1a(split.as_str()),
         identity as u64,
     ]));
     let p = FaceParams::random(&mut rng);
@@ -31,10 +31,10 @@ pub(crate) fn identity(seed: u64, split: Split, identity: u32) -> (FaceParams, C
 pub(crate) fn real_photo(seed: u64, split: Split, id: u32, size: usize) -> (FaceParams, RgbImage) {
     let (p, cam) = identity(seed, split, id);
     let optical = optical_image(&p, &cam, size);
-    let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(&[
+    let mut rng = ChaCha8Rng::seed_from_u64(seeds::mix(&[
         seed,
-        str_hash("sensor"),
-        str_hash(split.as_str()),
+        seeds::fnv1a("sensor"),
+        seeds::fnv1a(split.as_str()),
         id as u64,
     ]));
     (p, expose(&optical, &cam, &mut rng))

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::synth::Kind;
+use super::Metric;
+use crate::data::Kind;
 
 /// Metrics and score of one localizer on one image under one condition.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -46,16 +47,16 @@ impl Row {
         )
     }
 
-    /// A segmentation metric by name (`coss`, `psnr`, `ssim`, `pixel_auc`, `f1`, `iou`).
-    pub fn metric(&self, name: &str) -> Option<f64> {
-        match name {
-            "coss" => self.coss,
-            "psnr" => self.psnr,
-            "ssim" => self.ssim,
-            "pixel_auc" => self.pixel_auc,
-            "f1" => self.f1,
-            "iou" => self.iou,
-            _ => None,
+    /// A segmentation metric's value (None for image-level metrics, which need many rows).
+    pub fn metric(&self, metric: Metric) -> Option<f64> {
+        match metric {
+            Metric::Coss => self.coss,
+            Metric::Psnr => self.psnr,
+            Metric::Ssim => self.ssim,
+            Metric::PixelAuc => self.pixel_auc,
+            Metric::F1 => self.f1,
+            Metric::Iou => self.iou,
+            Metric::Acc | Metric::Auc => None,
         }
     }
 }
@@ -126,4 +127,21 @@ pub fn to_jsonl(rows: &[Row]) -> Vec<u8> {
         buf.push(b'\n');
     }
     buf
+}
+
+/// Fingerprint of the evaluated data: SHA-256 over (id, input hash) of every image, in id order.
+pub fn dataset_fingerprint(rows: &[Row]) -> String {
+    use sha2::Digest;
+    let unique: std::collections::BTreeMap<&str, &str> = rows
+        .iter()
+        .map(|r| (r.id.as_str(), r.input_sha256.as_str()))
+        .collect();
+    let mut hasher = sha2::Sha256::new();
+    for (id, hash) in unique {
+        hasher.update(id.as_bytes());
+        hasher.update(b"\0");
+        hasher.update(hash.as_bytes());
+        hasher.update(b"\n");
+    }
+    crate::data::seeds::hex(&hasher.finalize())
 }

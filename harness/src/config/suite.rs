@@ -1,6 +1,5 @@
-//! Suites (SPEC §7): YAML files validated before anything runs, resolved into a [`Suite`].
-
-pub(crate) mod schema;
+//! Suites (docs/suites.md): YAML files validated before anything runs, resolved into a
+//! [`Suite`].
 
 use std::path::{Path, PathBuf};
 
@@ -8,23 +7,15 @@ use degradations::Degradation;
 use serde::Serialize;
 use serde_saphyr::Spanned;
 
-pub use schema::{GroundTruthPolicy, SourceKind};
-use schema::{LocalizerEntry, SuiteFile};
-
-use crate::synth::{self, Split};
+use super::schema::{self, LocalizerEntry, SuiteFile};
+use super::training::{self, TrainConfig};
+use super::yaml::{check_header, err_at, parse_yaml, read_text, short_hash, ConfigError};
+use crate::data::synth;
+use crate::data::{DataConfig, GroundTruthPolicy, SourceKind, Split};
+use crate::util::did_you_mean;
 
 /// The only suite schema version.
 pub const SCHEMA_VERSION: u32 = 1;
-
-/// A suite problem, located in the file when possible.
-#[derive(Debug, thiserror::Error)]
-#[error("{}{}: {message}", path.display(), location.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default())]
-pub struct SuiteError {
-    pub path: PathBuf,
-    /// 1-based line and column.
-    pub location: Option<(u64, u64)>,
-    pub message: String,
-}
 
 /// A fully resolved, validated suite: what `results.json` records and the config hash covers.
 #[derive(Debug, Clone, Serialize)]
@@ -43,25 +34,6 @@ pub struct Suite {
     pub ground_truth: GroundTruthPolicy,
     /// Rows of the qualitative figure.
     pub qualitative: usize,
-}
-
-/// Resolved `data:` section.
-#[derive(Debug, Clone, Serialize)]
-pub struct DataConfig {
-    pub source: SourceKind,
-    /// Manifest path, as given (relative to the suite file).
-    pub manifest: Option<String>,
-    #[serde(skip)]
-    pub manifest_path: Option<PathBuf>,
-    pub split: Split,
-    /// Empty = all.
-    pub generators: Vec<String>,
-    /// Empty = all.
-    pub properties: Vec<String>,
-    pub fakes_per_category: u32,
-    pub reals: u32,
-    pub synth_seed: u64,
-    pub synth_size: u32,
 }
 
 /// Resolved `evaluation:` section.
@@ -95,7 +67,7 @@ pub struct TrainStep {
     /// The config's name and hash (the hash makes a changed config a different run).
     pub name: String,
     pub hash: String,
-    /// Trained with the quick profile ([`crate::train::TrainConfig::quick`]).
+    /// Trained with the quick profile ([`TrainConfig::quick`]).
     pub quick: bool,
     /// The model preset the config trains (covered by the hash).
     #[serde(skip)]
@@ -106,14 +78,14 @@ pub struct TrainStep {
 
 impl TrainStep {
     /// The step's training config, in the profile the suite runs with.
-    pub fn config(&self) -> Result<crate::train::TrainConfig, SuiteError> {
-        let config = crate::train::TrainConfig::load(&self.path)?;
+    pub fn config(&self) -> Result<TrainConfig, ConfigError> {
+        let config = TrainConfig::load(&self.path)?;
         Ok(if self.quick { config.quick() } else { config })
     }
 
     /// The checkpoint the step selects.
     pub fn weights(&self) -> PathBuf {
-        crate::train::cache_dir(&self.name, &self.hash).join(crate::train::BEST_WEIGHTS)
+        training::cache_dir(&self.name, &self.hash).join(training::BEST_WEIGHTS)
     }
 
     /// The localizer's parameters with `weights` pointing at the step's checkpoint.
@@ -143,83 +115,43 @@ pub struct Condition {
 }
 
 impl Condition {
+    /// The key (and test) of the unchanged images, every suite's first condition and γ's
+    /// reference.
+    pub const CLEAN: &'static str = "clean";
+    /// The key (and test) of the 2×2 tile shuffle.
+    pub const DISORGANIZE: &'static str = "disorganize";
+
+    /// True for the clean condition.
+    pub fn is_clean(&self) -> bool {
+        self.key == Condition::CLEAN
+    }
+
     fn clean() -> Condition {
         Condition {
-            key: "clean".into(),
-            test: "clean".into(),
+            key: Condition::CLEAN.into(),
+            test: Condition::CLEAN.into(),
             degradation: None,
             level: None,
         }
     }
 }
 
-pub(crate) fn err_at<T>(
-    path: &Path,
-    spanned: &Spanned<T>,
-    message: impl Into<String>,
-) -> SuiteError {
-    SuiteError {
-        path: path.to_path_buf(),
-        location: Some((spanned.referenced.line(), spanned.referenced.column())),
-        message: message.into(),
-    }
-}
-
-/// " (did you mean 'x'?)" when a candidate is close to `word`.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
-    candidates
-        .into_iter()
-        .map(|c| (strsim::jaro_winkler(word, c), c))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| format!(" (did you mean '{c}'?)"))
-        .unwrap_or_default()
-}
-
-/// Adds a did-you-mean to serde's "unknown field/variant `x`, expected one of a, b" messages
-/// and drops the parser's own "line L column C:" prefix (the location is printed separately).
-pub(crate) fn with_suggestion(message: &str) -> String {
-    let message = message.trim_start_matches("error: ");
-    let message = match message.split_once(": ") {
-        Some((prefix, rest)) if prefix.starts_with("line ") && prefix.contains(" column ") => rest,
-        _ => message,
-    };
-    let Some(start) = message
-        .find("unknown field `")
-        .or_else(|| message.find("unknown variant `"))
-    else {
-        return message.to_string();
-    };
-    let rest = &message[start..];
-    let word = rest.split('`').nth(1).unwrap_or("");
-    let expected: Vec<&str> = rest
-        .split_once("expected ")
-        .map(|(_, e)| {
-            e.trim_start_matches("one of ")
-                .split(", ")
-                .map(|c| c.trim().trim_matches('`'))
-                .collect()
-        })
-        .unwrap_or_default();
-    format!("{message}{}", did_you_mean(word, expected.iter().copied()))
-}
-
 impl Suite {
     /// Reads, validates and resolves a suite file. Nothing runs on an invalid suite.
-    pub fn load(path: &Path) -> Result<Suite, SuiteError> {
+    pub fn load(path: &Path) -> Result<Suite, ConfigError> {
         let text = read_text(path, "suite file")?;
         Suite::parse(path, &text)
     }
 
     /// Validates and resolves suite text; `path` is used for messages and relative paths.
-    pub fn parse(path: &Path, text: &str) -> Result<Suite, SuiteError> {
+    pub fn parse(path: &Path, text: &str) -> Result<Suite, ConfigError> {
         resolve(path, parse_yaml(path, text)?)
     }
 
     /// The quick profile (`harness run --quick`): at most 4 fakes per category and 10 reals,
     /// 200 bootstrap resamples, and training steps in their quick profile; `_quick` is
     /// appended to the name so its runs are kept apart.
-    pub fn quick(mut self) -> Result<Suite, SuiteError> {
+    pub fn quick(mut self) -> Result<Suite, ConfigError> {
         self.name.push_str("_quick");
         self.data.fakes_per_category = self.data.fakes_per_category.min(4);
         self.data.reals = self.data.reals.min(10);
@@ -241,71 +173,7 @@ impl Suite {
     }
 }
 
-/// The text of a configuration file; `what` names the kind of file in the error.
-pub(crate) fn read_text(path: &Path, what: &str) -> Result<String, SuiteError> {
-    std::fs::read_to_string(path).map_err(|e| SuiteError {
-        path: path.to_path_buf(),
-        location: None,
-        message: format!("cannot read the {what}: {e}"),
-    })
-}
-
-/// Deserializes YAML with errors at `file:line:column` and a "did you mean" for unknown keys.
-pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned>(
-    path: &Path,
-    text: &str,
-) -> Result<T, SuiteError> {
-    serde_saphyr::from_str(text).map_err(|e| SuiteError {
-        path: path.to_path_buf(),
-        location: e.location().map(|l| (l.line(), l.column())),
-        message: with_suggestion(&e.to_string()),
-    })
-}
-
-/// First 8 hex digits of the SHA-256 of `value`'s canonical JSON: names run and training
-/// directories by configuration.
-pub(crate) fn short_hash<T: Serialize>(value: &T) -> String {
-    use sha2::Digest;
-    let json = serde_json::to_vec(value).expect("configurations serialize");
-    let digest = sha2::Sha256::digest(&json);
-    digest.iter().take(4).map(|b| format!("{b:02x}")).collect()
-}
-
-/// Checks a file's `version` and `name` (which names a directory), for suites and training
-/// configs alike; `what` is the kind of file in messages.
-pub(crate) fn check_header(
-    path: &Path,
-    what: &str,
-    version: &Spanned<u32>,
-    expected: u32,
-    name: &Spanned<String>,
-) -> Result<String, SuiteError> {
-    if version.value != expected {
-        return Err(err_at(
-            path,
-            version,
-            format!(
-                "unsupported {what} version {}; this harness reads version {expected}",
-                version.value
-            ),
-        ));
-    }
-    let valid = !name.value.is_empty()
-        && name
-            .value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if !valid {
-        return Err(err_at(
-            path,
-            name,
-            "name must be non-empty letters, digits, '_' or '-' (it names the output directory)",
-        ));
-    }
-    Ok(name.value.clone())
-}
-
-fn resolve(path: &Path, file: SuiteFile) -> Result<Suite, SuiteError> {
+fn resolve(path: &Path, file: SuiteFile) -> Result<Suite, ConfigError> {
     let name = check_header(path, "suite", &file.version, SCHEMA_VERSION, &file.name)?;
     let data = resolve_data(path, file.data)?;
     let evaluation = resolve_evaluation(path, file.evaluation)?;
@@ -313,8 +181,8 @@ fn resolve(path: &Path, file: SuiteFile) -> Result<Suite, SuiteError> {
     let mut conditions = vec![Condition::clean()];
     if file.tests.disorganize {
         conditions.push(Condition {
-            key: "disorganize".into(),
-            test: "disorganize".into(),
+            key: Condition::DISORGANIZE.into(),
+            test: Condition::DISORGANIZE.into(),
             degradation: Some(Degradation::Disorganize),
             level: None,
         });
@@ -324,7 +192,7 @@ fn resolve(path: &Path, file: SuiteFile) -> Result<Suite, SuiteError> {
     }
     for (i, c) in conditions.iter().enumerate() {
         if conditions[..i].iter().any(|d| d.key == c.key) {
-            return Err(SuiteError {
+            return Err(ConfigError {
                 path: path.to_path_buf(),
                 location: None,
                 message: format!(
@@ -354,7 +222,7 @@ fn names_in(
     what: &str,
     given: Option<Vec<Spanned<String>>>,
     allowed: &[&str],
-) -> Result<Vec<String>, SuiteError> {
+) -> Result<Vec<String>, ConfigError> {
     let given = given.unwrap_or_default();
     for name in &given {
         if !allowed.contains(&name.value.as_str()) {
@@ -373,7 +241,7 @@ fn names_in(
     Ok(given.into_iter().map(|s| s.value).collect())
 }
 
-pub(crate) fn resolve_data(path: &Path, data: schema::DataSpec) -> Result<DataConfig, SuiteError> {
+pub(crate) fn resolve_data(path: &Path, data: schema::DataSpec) -> Result<DataConfig, ConfigError> {
     let split = match &data.split {
         None => Split::Test,
         Some(s) => s.value.parse::<Split>().map_err(|_| {
@@ -386,7 +254,7 @@ pub(crate) fn resolve_data(path: &Path, data: schema::DataSpec) -> Result<DataCo
     };
     let manifest_path = match (data.source, &data.manifest) {
         (SourceKind::Manifest, None) => {
-            return Err(SuiteError {
+            return Err(ConfigError {
                 path: path.to_path_buf(),
                 location: None,
                 message: "data.source is 'manifest' but data.manifest (path to the CSV) is missing"
@@ -472,8 +340,8 @@ pub(crate) fn resolve_data(path: &Path, data: schema::DataSpec) -> Result<DataCo
 fn resolve_evaluation(
     path: &Path,
     e: schema::EvaluationSpec,
-) -> Result<EvaluationConfig, SuiteError> {
-    let check = |ok: bool, s: &dyn Fn() -> SuiteError| if ok { Ok(()) } else { Err(s()) };
+) -> Result<EvaluationConfig, ConfigError> {
+    let check = |ok: bool, s: &dyn Fn() -> ConfigError| if ok { Ok(()) } else { Err(s()) };
     if let Some(s) = &e.size {
         check(s.value >= 11, &|| {
             err_at(
@@ -523,9 +391,9 @@ fn resolve_evaluation(
 fn resolve_localizers(
     path: &Path,
     entries: Vec<Spanned<LocalizerEntry>>,
-) -> Result<Vec<LocalizerConfig>, SuiteError> {
+) -> Result<Vec<LocalizerConfig>, ConfigError> {
     if entries.is_empty() {
-        return Err(SuiteError {
+        return Err(ConfigError {
             path: path.to_path_buf(),
             location: None,
             message: "localizers is empty; list at least one (see `harness list`)".into(),
@@ -583,9 +451,9 @@ fn resolve_train_step(
     entry: &Spanned<LocalizerEntry>,
     localizer: &schema::LocalizerFull,
     config: &str,
-) -> Result<TrainStep, SuiteError> {
+) -> Result<TrainStep, ConfigError> {
     let config_path = path.parent().unwrap_or(Path::new(".")).join(config);
-    let cfg = crate::train::TrainConfig::load(&config_path)
+    let cfg = TrainConfig::load(&config_path)
         .map_err(|e| err_at(path, entry, format!("training step: {e}")))?;
     if cfg.model.kind != localizer.kind {
         return Err(err_at(
@@ -618,7 +486,7 @@ fn resolve_train_step(
     })
 }
 
-fn resolve_sweep(path: &Path, sweep: &schema::DegradeSpec) -> Result<Vec<Condition>, SuiteError> {
+fn resolve_sweep(path: &Path, sweep: &schema::DegradeSpec) -> Result<Vec<Condition>, ConfigError> {
     let op = &sweep.op.value;
     if op == "disorganize" {
         return Err(err_at(
@@ -662,7 +530,7 @@ fn resolve_sweep(path: &Path, sweep: &schema::DegradeSpec) -> Result<Vec<Conditi
                 } else {
                     sweep.op.referenced
                 };
-                SuiteError {
+                ConfigError {
                     path: path.to_path_buf(),
                     location: Some((at.line(), at.column())),
                     message: format!("{e}"),
@@ -679,5 +547,5 @@ fn resolve_sweep(path: &Path, sweep: &schema::DegradeSpec) -> Result<Vec<Conditi
 }
 
 fn op_is_known(op: &str) -> bool {
-    ["jpeg", "blur", "noise", "lowres"].contains(&op)
+    degradations::op_info(op).is_some()
 }

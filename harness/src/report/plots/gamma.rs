@@ -361,7 +361,7 @@ fn ci_runs(points: &[PointCi]) -> Vec<&[PointCi]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plots::canvas::tests::{check_svg, decode_png};
+    use crate::report::plots::canvas::tests::{check_svg, decode_png};
 
     fn point(x: f64, y: f64) -> PointCi {
         PointCi {

@@ -293,7 +293,7 @@ impl Figure for BarsFigure<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plots::canvas::tests::{check_svg, decode_png};
+    use crate::report::plots::canvas::tests::{check_svg, decode_png};
 
     fn groups() -> Vec<BarGroup> {
         ["COSS", "PSNR", "SSIM"]

@@ -3,13 +3,14 @@
 
 use std::path::Path;
 
-use crate::dataset::{Dataset, ImageRef};
-use crate::plots::{self, BarGroup, GammaPanel, PointCi, QualitativeRow, Rendered, Series};
-use crate::results::{Results, ALL};
-use crate::runner::{self, RunError};
-use crate::suite::Suite;
+use super::plots::{self, BarGroup, GammaPanel, PointCi, QualitativeRow, Rendered, Series};
+use super::tables::is_generator_category;
+use crate::config::{Condition, Suite};
+use crate::results::maps::{read_captured, read_index};
+use crate::results::{Metric, Results, ALL};
 
-use super::tables::{is_generator_category, metric_label};
+/// Why a figure could not be drawn or written; reported, never fatal.
+type FigureError = String;
 
 /// A written figure: title and the file stem under `plots/`.
 pub struct Figure {
@@ -24,15 +25,14 @@ fn save(
     title: String,
     rendered: Rendered,
     out: &mut Vec<Figure>,
-) -> Result<(), RunError> {
+) -> Result<(), FigureError> {
     let plots = dir.join("plots");
     for (ext, bytes) in [
         ("png", rendered.png.as_slice()),
         ("svg", rendered.svg.as_bytes()),
     ] {
         let path = plots.join(format!("{stem}.{ext}"));
-        crate::fsutil::write_atomic(&path, bytes)
-            .map_err(|source| RunError::Io { path, source })?;
+        crate::util::write_atomic(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
     }
     out.push(Figure {
         title,
@@ -42,62 +42,67 @@ fn save(
     Ok(())
 }
 
-fn plot_err(what: &str) -> impl FnOnce(plots::PlotError) -> RunError + '_ {
-    move |e| RunError::Other(format!("plot {what}: {e}"))
-}
-
-fn x_label(test: &str) -> &'static str {
-    match test {
-        "jpeg" => "JPEG quality",
-        "blur" => "Gaussian kernel size (px)",
-        "noise" => "noise variance (8-bit scale)",
-        "lowres" => "down-scaling ratio per side",
-        _ => "level",
-    }
+fn plot_err(what: &str) -> impl FnOnce(plots::PlotError) -> FigureError + '_ {
+    move |e| format!("plot {what}: {e}")
 }
 
 /// Categories per bar chart; more are split over several charts.
 const CATEGORIES_PER_CHART: usize = 12;
 
-/// The level at which a degradation changes nothing (the clean image, γ = 100 by definition).
-fn identity_level(test: &str) -> Option<f64> {
-    match test {
-        "jpeg" => None, // JPEG at quality 100 still changes pixels
-        "blur" => Some(1.0),
-        "noise" => Some(0.0),
-        "lowres" => Some(1.0),
-        _ => None,
+/// Renders and writes every figure; returns them for embedding in the HTML report, and what
+/// could not be drawn (one line each).
+pub fn write_figures(dir: &Path, suite: &Suite, results: &Results) -> (Vec<Figure>, Vec<String>) {
+    let mut figures = Vec::new();
+    let mut failures = Vec::new();
+    for (what, outcome) in [
+        ("γ curves", gamma_curves(dir, suite, results, &mut figures)),
+        (
+            "disorganization",
+            disorganization(dir, suite, results, &mut figures),
+        ),
+        ("categories", categories(dir, suite, results, &mut figures)),
+        (
+            "cross-generator",
+            cross_generator(dir, suite, results, &mut figures),
+        ),
+        ("qualitative", qualitative(dir, &mut figures)),
+    ] {
+        if let Err(e) = outcome {
+            failures.push(format!("{what}: {e}"));
+        }
     }
+    (figures, failures)
 }
 
-/// Renders and writes every figure; returns them for embedding in the HTML report.
-pub fn write_figures(
+/// Figure 8: γ curves, one figure per metric, one panel per degradation.
+fn gamma_curves(
     dir: &Path,
     suite: &Suite,
-    dataset: &Dataset,
     results: &Results,
-) -> Result<Vec<Figure>, RunError> {
-    let mut figures = Vec::new();
+    figures: &mut Vec<Figure>,
+) -> Result<(), FigureError> {
     let mut tests: Vec<&str> = Vec::new();
     for c in suite.conditions.iter().filter(|c| c.level.is_some()) {
         if !tests.contains(&c.test.as_str()) {
             tests.push(&c.test);
         }
     }
-    // Figure 8: γ curves, one figure per metric, one panel per degradation.
-    for metric in ["coss", "psnr", "ssim", "acc"] {
+    for metric in [Metric::Coss, Metric::Psnr, Metric::Ssim, Metric::Acc] {
         let panels: Vec<GammaPanel> = tests
             .iter()
             .map(|test| GammaPanel {
                 degradation: test.to_string(),
-                x_label: x_label(test).to_string(),
-                reverse_x: *test == "jpeg",
+                x_label: degradations::op_info(test)
+                    .map_or("level", |op| op.axis_label)
+                    .to_string(),
+                reverse_x: degradations::op_info(test).is_some_and(|op| op.level_is_quality),
                 series: suite
                     .localizers
                     .iter()
                     .map(|l| Series {
                         label: l.name.clone(),
-                        points: identity_level(test)
+                        points: degradations::op_info(test)
+                            .and_then(|op| op.identity_level)
                             .map(|x| PointCi {
                                 x,
                                 y: 100.0,
@@ -134,19 +139,31 @@ pub fn write_figures(
         if panels.is_empty() {
             continue;
         }
-        let rendered =
-            plots::gamma_curves(metric_label(metric), &panels).map_err(plot_err("gamma"))?;
+        let rendered = plots::gamma_curves(metric.label(), &panels).map_err(plot_err("gamma"))?;
         save(
             dir,
             &format!("gamma_{metric}"),
-            format!("γ of {} under degradation", metric_label(metric)),
+            format!("γ of {} under degradation", metric.label()),
             rendered,
-            &mut figures,
+            figures,
         )?;
     }
-    // Figure 6: γ under disorganization.
-    if results.gamma.iter().any(|g| g.test == "disorganize") {
-        let groups: Vec<BarGroup> = ["acc", "coss", "psnr", "ssim"]
+    Ok(())
+}
+
+/// Figure 6: γ under disorganization.
+fn disorganization(
+    dir: &Path,
+    suite: &Suite,
+    results: &Results,
+    figures: &mut Vec<Figure>,
+) -> Result<(), FigureError> {
+    if results
+        .gamma
+        .iter()
+        .any(|g| g.test == Condition::DISORGANIZE)
+    {
+        let groups: Vec<BarGroup> = [Metric::Acc, Metric::Coss, Metric::Psnr, Metric::Ssim]
             .iter()
             .filter_map(|metric| {
                 let bars: Vec<(String, f64, f64, f64)> = suite
@@ -158,7 +175,7 @@ pub fn write_figures(
                             .iter()
                             .find(|g| {
                                 g.localizer == l.name
-                                    && g.test == "disorganize"
+                                    && g.test == Condition::DISORGANIZE
                                     && g.metric == *metric
                             })
                             .map(|g| {
@@ -172,7 +189,7 @@ pub fn write_figures(
                     })
                     .collect();
                 (!bars.is_empty()).then(|| BarGroup {
-                    label: metric_label(metric).to_string(),
+                    label: metric.label().to_string(),
                     bars,
                 })
             })
@@ -189,16 +206,27 @@ pub fn write_figures(
             "disorganization",
             "γ under disorganization (2×2 tile shuffle)".into(),
             rendered,
-            &mut figures,
+            figures,
         )?;
     }
-    // Per-category bars of the clean condition.
-    for metric in ["coss", "ssim"] {
+    Ok(())
+}
+
+/// Per-category bars of the clean condition.
+fn categories(
+    dir: &Path,
+    suite: &Suite,
+    results: &Results,
+    figures: &mut Vec<Figure>,
+) -> Result<(), FigureError> {
+    for metric in [Metric::Coss, Metric::Ssim] {
         let categories: Vec<&str> = results
             .aggregates
             .iter()
             .filter(|a| {
-                a.condition == "clean" && is_generator_category(&a.category) && a.metric == metric
+                a.condition == Condition::CLEAN
+                    && is_generator_category(&a.category)
+                    && a.metric == metric
             })
             .map(|a| a.category.as_str())
             .collect::<std::collections::BTreeSet<_>>()
@@ -219,7 +247,7 @@ pub fn write_figures(
                         .iter()
                         .filter_map(|l| {
                             results
-                                .aggregate(&l.name, "clean", cat, metric)
+                                .aggregate(&l.name, Condition::CLEAN, cat, metric)
                                 .map(|s| (l.name.clone(), s.mean, s.ci_low, s.ci_high))
                         })
                         .collect(),
@@ -227,27 +255,25 @@ pub fn write_figures(
                 .collect();
             let (title, stem) = if parts == 1 {
                 (
-                    format!("{} per generator (clean)", metric_label(metric)),
+                    format!("{} per generator (clean)", metric.label()),
                     format!("categories_{metric}"),
                 )
             } else {
                 (
                     format!(
                         "{} per generator (clean), part {} of {parts}",
-                        metric_label(metric),
+                        metric.label(),
                         part + 1
                     ),
                     format!("categories_{metric}_{}", part + 1),
                 )
             };
-            let rendered = plots::grouped_bars(&title, metric_label(metric), &groups, None)
+            let rendered = plots::grouped_bars(&title, metric.label(), &groups, None)
                 .map_err(plot_err("categories"))?;
-            save(dir, &stem, title, rendered, &mut figures)?;
+            save(dir, &stem, title, rendered, figures)?;
         }
     }
-    cross_generator(dir, suite, results, &mut figures)?;
-    figures.extend(qualitative(dir, suite, dataset)?);
-    Ok(figures)
+    Ok(())
 }
 
 /// Categories per cross-category heat map; more are drawn per generator only.
@@ -262,14 +288,14 @@ fn cross_generator(
     suite: &Suite,
     results: &Results,
     figures: &mut Vec<Figure>,
-) -> Result<(), RunError> {
-    for metric in ["coss", "ssim"] {
+) -> Result<(), FigureError> {
+    for metric in [Metric::Coss, Metric::Ssim] {
         for per_generator in [true, false] {
             let columns: Vec<&str> = results
                 .aggregates
                 .iter()
                 .filter(|a| {
-                    a.condition == "clean"
+                    a.condition == Condition::CLEAN
                         && a.metric == metric
                         && a.category != ALL
                         && is_generator_category(&a.category) == per_generator
@@ -287,7 +313,11 @@ fn cross_generator(
                 .map(|row| {
                     columns
                         .iter()
-                        .map(|cat| results.aggregate(row, "clean", cat, metric).map(|s| s.mean))
+                        .map(|cat| {
+                            results
+                                .aggregate(row, Condition::CLEAN, cat, metric)
+                                .map(|s| s.mean)
+                        })
                         .collect()
                 })
                 .collect();
@@ -302,7 +332,7 @@ fn cross_generator(
             };
             let title = format!(
                 "{} by localizer (rows) and {what} (columns), clean",
-                metric_label(metric)
+                metric.label()
             );
             let rendered = plots::heatmap(&title, &rows, &labels, &values, (0.0, 1.0))
                 .map_err(plot_err("cross-generator heat map"))?;
@@ -312,103 +342,43 @@ fn cross_generator(
     Ok(())
 }
 
-/// Figure 1 (and 7 with disorganization): fake, GT, prediction, overlay for a few images of
-/// distinct categories, per localizer.
-fn qualitative(dir: &Path, suite: &Suite, dataset: &Dataset) -> Result<Vec<Figure>, RunError> {
-    // Distinct generators first (they differ most), then distinct categories.
-    let mut chosen: Vec<&ImageRef> = Vec::new();
-    let fakes = || dataset.images.iter().filter(|i| i.is_fake());
-    for image in fakes() {
-        if chosen.len() < suite.qualitative
-            && !chosen.iter().any(|c| c.generator == image.generator)
-        {
-            chosen.push(image);
-        }
-    }
-    for image in fakes() {
-        if chosen.len() < suite.qualitative
-            && !chosen.iter().any(|c| c.category() == image.category())
-        {
-            chosen.push(image);
-        }
-    }
-    let mut figures = Vec::new();
-    if chosen.is_empty() {
-        return Ok(figures);
-    }
-    let loaded = chosen
-        .iter()
-        .map(|i| dataset.load(i))
-        .collect::<Result<Vec<_>, _>>()?;
-    let conditions: Vec<&crate::suite::Condition> = suite
-        .conditions
-        .iter()
-        .filter(|c| c.key == "clean" || c.key == "disorganize")
-        .collect();
-    let mut localizers = runner::build_localizers(suite)?;
-    let size = suite.evaluation.size;
-    for condition in conditions {
-        let prepared = chosen
-            .iter()
-            .zip(&loaded)
-            .map(|(i, l)| runner::prepare(suite, i, l, condition))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(RunError::Other)?;
-        for (config, localizer) in suite.localizers.iter().zip(localizers.iter_mut()) {
-            let preps: Vec<&runner::Prepared> = prepared.iter().collect();
-            let rows: Vec<QualitativeRow> = chosen
+/// Figure 1 (and 7 with disorganization): image, GT, prediction, overlay for a few images of
+/// distinct categories, per localizer, from the maps captured while the suite ran
+/// (`evaluation::Capture`); an image a localizer failed on is left out of its panel.
+fn qualitative(dir: &Path, figures: &mut Vec<Figure>) -> Result<(), FigureError> {
+    let Some(index) = read_index(dir) else {
+        return Ok(());
+    };
+    for condition in &index.conditions {
+        for localizer in &index.localizers {
+            let rows: Vec<QualitativeRow> = index
+                .images
                 .iter()
-                .zip(&preps)
-                .filter_map(|(image, prep)| {
-                    let view = runner::localizer_view(&prep.image, localizer.input_size(), size);
-                    let gt = localizer.needs_ground_truth().then(|| {
-                        crate::data::resize_map_area(
-                            &prep.ground_truth,
-                            view.width(),
-                            view.height(),
-                        )
-                    });
-                    let input = localizers::LocalizerInput {
-                        id: &image.id,
-                        image: &view,
-                        ground_truth: gt.as_ref(),
-                    };
-                    let pred = localizer.localize(&[input]).ok()?.into_iter().next()?;
+                .filter_map(|image| {
+                    let (shown, gt, pred) =
+                        read_captured(dir, condition, &image.stem, &localizer.stem)?;
                     Some(QualitativeRow {
-                        label: image.category(),
-                        fake: crate::data::resize_rgb(&prep.image, size, size),
-                        ground_truth: prep.ground_truth.clone(),
-                        prediction: crate::data::resize_map_bilinear(&pred.map, size, size),
+                        label: image.category.clone(),
+                        fake: shown,
+                        ground_truth: gt,
+                        prediction: pred,
                     })
                 })
                 .collect();
             if rows.is_empty() {
                 continue;
             }
-            let title = format!("{} — {}", config.name, condition.key);
+            let title = format!("{} — {}", localizer.name, condition);
             let rendered =
                 plots::qualitative_panel(&title, &rows).map_err(plot_err("qualitative"))?;
-            let stem = format!("qualitative_{}_{}", sanitize(&config.name), condition.key);
             save(
                 dir,
-                &stem,
-                format!("Predictions of {} ({})", config.name, condition.key),
+                &format!("qualitative_{}_{}", localizer.stem, condition),
+                format!("Predictions of {} ({})", localizer.name, condition),
                 rendered,
-                &mut figures,
+                figures,
             )?;
         }
     }
-    Ok(figures)
-}
-
-fn sanitize(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    Ok(())
 }

@@ -1,0 +1,99 @@
+//! Building a suite's localizers and running one batch through one of them.
+
+use image::RgbImage;
+use localizers::{Localizer, LocalizerInput};
+use metrics::Map;
+use rayon::prelude::*;
+
+use super::prepare::{localizer_view, Prepared};
+use super::score::{failed_row, score_prediction};
+use crate::config::{Condition, Suite};
+use crate::data::{self, ImageRef};
+use crate::error::RunError;
+use crate::results::Row;
+
+/// Builds the suite's localizers.
+pub fn build_localizers(suite: &Suite) -> Result<Vec<Box<dyn Localizer>>, RunError> {
+    suite
+        .localizers
+        .iter()
+        .map(|c| {
+            let params = match &c.train {
+                Some(step) => step.params_with_weights(&c.params),
+                None => c.params.clone(),
+            };
+            localizers::build(&c.kind, &params)
+                .map_err(|e| RunError::Other(format!("localizer '{}': {e}", c.name)))
+        })
+        .collect()
+}
+
+/// Runs one batch of images of one condition through one localizer: a row per image and, for
+/// each valid prediction, the map at the evaluation size.
+pub fn localize_batch(
+    suite: &Suite,
+    name: &str,
+    localizer: &mut dyn Localizer,
+    condition: &Condition,
+    images: &[&ImageRef],
+    prepared: &[&Prepared],
+) -> Vec<(Row, Option<Map>)> {
+    let size = suite.evaluation.size;
+    let input_size = localizer.input_size();
+    let views: Vec<RgbImage> = prepared
+        .par_iter()
+        .map(|p| localizer_view(&p.image, input_size, size))
+        .collect();
+    let gts: Vec<Option<Map>> = if localizer.needs_ground_truth() {
+        prepared
+            .par_iter()
+            .zip(&views)
+            .map(|(p, v)| {
+                Some(data::resize_map_area(
+                    &p.ground_truth,
+                    v.width(),
+                    v.height(),
+                ))
+            })
+            .collect()
+    } else {
+        vec![None; views.len()]
+    };
+    let mut rows = Vec::with_capacity(images.len());
+    let max_batch = localizer.max_batch().max(1);
+    for start in (0..images.len()).step_by(max_batch) {
+        let end = (start + max_batch).min(images.len());
+        let inputs: Vec<LocalizerInput> = (start..end)
+            .map(|i| LocalizerInput {
+                id: &images[i].id,
+                image: &views[i],
+                ground_truth: gts[i].as_ref(),
+            })
+            .collect();
+        let result = localizer.localize(&inputs).and_then(|preds| {
+            localizers::validate_predictions(name, &inputs, &preds).map(|_| preds)
+        });
+        match result {
+            Ok(preds) => rows.extend(
+                (start..end)
+                    .into_par_iter()
+                    .map(|i| {
+                        let (row, map) = score_prediction(
+                            suite,
+                            name,
+                            condition,
+                            images[i],
+                            &preds[i - start],
+                            &prepared[i].ground_truth,
+                        );
+                        (row, Some(map))
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+            Err(e) => rows.extend(
+                (start..end).map(|i| (failed_row(name, condition, images[i], e.to_string()), None)),
+            ),
+        }
+    }
+    rows
+}

@@ -1,0 +1,160 @@
+//! Evaluation: every (localizer, condition, image) work unit of a suite, streamed batch by
+//! batch: [`prepare`] the inputs, [`localize_batch`] through a localizer, [`score_prediction`].
+//!
+//! Determinism: each degraded image is seeded from (suite seed, image id, condition) only, and
+//! rows are sorted before aggregation, so results do not depend on the thread count, the
+//! batch order or on resuming.
+
+mod localize;
+mod prepare;
+mod score;
+
+use std::collections::HashSet;
+
+use rayon::prelude::*;
+
+pub use localize::{build_localizers, localize_batch};
+pub use prepare::{localizer_view, prepare, Prepared};
+pub use score::score_prediction;
+
+use crate::config::{Condition, Suite};
+use crate::data::{seeds, Dataset, ImageRef, LoadedImage};
+use crate::error::RunError;
+use crate::results::maps::Capture;
+use crate::results::{done_keys, Row, RowLog};
+use crate::util::progress_bar;
+
+/// Options of [`execute`].
+pub struct ExecuteOptions {
+    /// Show a progress bar (only when stderr is a terminal).
+    pub progress: bool,
+}
+
+/// Computes every missing work unit of the suite, appending rows to `log` and saving the
+/// qualitative panels' maps through `capture`; returns all rows (old and new).
+pub fn execute(
+    suite: &Suite,
+    dataset: &Dataset,
+    log: &mut RowLog,
+    existing: Vec<Row>,
+    capture: &Capture,
+    options: &ExecuteOptions,
+) -> Result<Vec<Row>, RunError> {
+    let mut localizers = build_localizers(suite)?;
+    let done: HashSet<(String, String, String)> = done_keys(&existing);
+    let mut all_rows = existing;
+    let total = (dataset.images.len() * suite.conditions.len()) as u64;
+    let bar = progress_bar(
+        total,
+        options.progress,
+        "{elapsed_precise} [{bar:40}] {pos}/{len} image-conditions, ETA {eta}",
+    );
+    let batch = suite.evaluation.batch.max(1);
+    for chunk in dataset.images.chunks(batch) {
+        let pending = |cond: &Condition, image: &ImageRef| {
+            suite
+                .localizers
+                .iter()
+                .any(|l| !done.contains(&(l.name.clone(), cond.key.clone(), image.id.clone())))
+        };
+        let needed: Vec<&ImageRef> = chunk
+            .iter()
+            .filter(|img| suite.conditions.iter().any(|c| pending(c, img)))
+            .collect();
+        let loaded: Vec<LoadedImage> = needed
+            .par_iter()
+            .map(|img| dataset.load(img))
+            .collect::<Result<Vec<_>, _>>()?;
+        let hashes: Vec<String> = loaded.par_iter().map(input_hash).collect();
+        for condition in &suite.conditions {
+            let todo: Vec<usize> = (0..needed.len())
+                .filter(|&i| pending(condition, needed[i]))
+                .collect();
+            let prepared: Vec<Result<Prepared, String>> = todo
+                .par_iter()
+                .map(|&i| prepare(suite, needed[i], &loaded[i], condition))
+                .collect();
+            for (&i, prep) in todo.iter().zip(&prepared) {
+                if let (Ok(p), true) = (prep, capture.wants(&condition.key, &needed[i].id)) {
+                    capture.save_inputs(
+                        &condition.key,
+                        &needed[i].id,
+                        &p.image,
+                        &p.ground_truth,
+                        suite.evaluation.size,
+                    )?;
+                }
+            }
+            let mut new_rows = Vec::new();
+            for (config, localizer) in suite.localizers.iter().zip(localizers.iter_mut()) {
+                let mut images = Vec::new();
+                let mut preps = Vec::new();
+                for (&i, prep) in todo.iter().zip(&prepared) {
+                    if done.contains(&(
+                        config.name.clone(),
+                        condition.key.clone(),
+                        needed[i].id.clone(),
+                    )) {
+                        continue;
+                    }
+                    match prep {
+                        Ok(p) => {
+                            images.push(needed[i]);
+                            preps.push(p);
+                        }
+                        Err(e) => return Err(RunError::Other(e.clone())),
+                    }
+                }
+                if images.is_empty() {
+                    continue;
+                }
+                let results = localize_batch(
+                    suite,
+                    &config.name,
+                    localizer.as_mut(),
+                    condition,
+                    &images,
+                    &preps,
+                );
+                for (mut row, map) in results {
+                    let i = needed
+                        .iter()
+                        .position(|img| img.id == row.id)
+                        .expect("row of a needed image");
+                    row.input_sha256 = hashes[i].clone();
+                    if let Some(map) = map.filter(|_| capture.wants(&condition.key, &row.id)) {
+                        capture.save_prediction(&condition.key, &row.id, &config.name, &map)?;
+                    }
+                    new_rows.push(row);
+                }
+            }
+            log.append(&new_rows).map_err(|source| RunError::Io {
+                path: log.path().to_path_buf(),
+                source,
+            })?;
+            all_rows.extend(new_rows);
+            bar.inc(needed.len() as u64);
+        }
+        let skipped = chunk.len() - needed.len();
+        bar.inc((skipped * suite.conditions.len()) as u64);
+    }
+    bar.finish_and_clear();
+    Ok(all_rows)
+}
+
+/// SHA-256 of an image's clean inputs (fake pixels, then real pixels if any).
+fn input_hash(loaded: &LoadedImage) -> String {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    for img in std::iter::once(&loaded.fake).chain(loaded.real.as_ref()) {
+        hasher.update(img.width().to_le_bytes());
+        hasher.update(img.height().to_le_bytes());
+        hasher.update(img.as_raw());
+    }
+    if let Some(mask) = &loaded.mask {
+        for v in mask.as_raw() {
+            hasher.update(v.to_le_bytes());
+        }
+    }
+    seeds::hex(&hasher.finalize())
+}

@@ -1,0 +1,136 @@
+//! The metrics a run reports, with everything the results, reports and gate need to know about
+//! each: its name in files, its label, its precision and its direction. Adding a metric is a
+//! variant here plus its computation in `evaluation::score` (segmentation) or
+//! `results::image_metric` (image level).
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A reported metric; serialised by its [`Metric::name`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// Image-level accuracy at score 0.5, over real and fake images.
+    Acc,
+    /// Image-level ROC AUC, over real and fake images.
+    Auc,
+    /// Cosine similarity of the map and the ground truth (paper eq. 5), over fakes.
+    Coss,
+    /// PSNR in dB, over fakes.
+    Psnr,
+    /// SSIM (scikit-image's defaults), over fakes.
+    Ssim,
+    /// Pixel-level ROC AUC against the binarised ground truth, over fakes.
+    PixelAuc,
+    /// Pixel-level F1 at τ, over fakes.
+    F1,
+    /// Pixel-level IoU at τ, over fakes.
+    Iou,
+}
+
+impl Metric {
+    /// Segmentation metrics, averaged over fake images (the paper's protocol), in report order.
+    pub const SEGMENTATION: [Metric; 6] = [
+        Metric::Coss,
+        Metric::Psnr,
+        Metric::Ssim,
+        Metric::PixelAuc,
+        Metric::F1,
+        Metric::Iou,
+    ];
+    /// Image-level metrics, over real and fake images.
+    pub const IMAGE: [Metric; 2] = [Metric::Acc, Metric::Auc];
+    /// Every metric in report order (image level first).
+    pub const ALL: [Metric; 8] = [
+        Metric::Acc,
+        Metric::Auc,
+        Metric::Coss,
+        Metric::Psnr,
+        Metric::Ssim,
+        Metric::PixelAuc,
+        Metric::F1,
+        Metric::Iou,
+    ];
+
+    /// The name in `results.json`, `tables.csv` and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Acc => "acc",
+            Metric::Auc => "auc",
+            Metric::Coss => "coss",
+            Metric::Psnr => "psnr",
+            Metric::Ssim => "ssim",
+            Metric::PixelAuc => "pixel_auc",
+            Metric::F1 => "f1",
+            Metric::Iou => "iou",
+        }
+    }
+
+    /// The label in tables and figures.
+    pub fn label(self) -> &'static str {
+        match self {
+            Metric::Acc => "ACC",
+            Metric::Auc => "AUC",
+            Metric::Coss => "COSS",
+            Metric::Psnr => "PSNR (dB)",
+            Metric::Ssim => "SSIM",
+            Metric::PixelAuc => "pixel AUC",
+            Metric::F1 => "F1",
+            Metric::Iou => "IoU",
+        }
+    }
+
+    /// Decimals shown in tables: dB values need fewer than values in [0, 1].
+    pub fn decimals(self) -> usize {
+        match self {
+            Metric::Psnr => 2,
+            _ => 4,
+        }
+    }
+
+    /// True when a larger value is better (the gate's direction of a regression). Every metric
+    /// reported today is; a new one that is not (an error rate) says so here.
+    pub fn higher_is_better(self) -> bool {
+        true
+    }
+
+    /// True for the image-level metrics (computed over real and fake images).
+    pub fn is_image_level(self) -> bool {
+        Metric::IMAGE.contains(&self)
+    }
+
+    /// The metric of a name, as [`Metric::name`] writes it.
+    pub fn from_name(name: &str) -> Option<Metric> {
+        Metric::ALL.into_iter().find(|m| m.name() == name)
+    }
+}
+
+impl fmt::Display for Metric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_through_serde_and_from_name() {
+        for m in Metric::ALL {
+            let json = serde_json::to_string(&m).unwrap();
+            assert_eq!(json, format!("\"{}\"", m.name()));
+            assert_eq!(serde_json::from_str::<Metric>(&json).unwrap(), m);
+            assert_eq!(Metric::from_name(m.name()), Some(m));
+        }
+        assert_eq!(Metric::from_name("COSS"), None);
+    }
+
+    #[test]
+    fn every_metric_is_image_level_or_segmentation_once() {
+        for m in Metric::ALL {
+            assert_ne!(m.is_image_level(), Metric::SEGMENTATION.contains(&m));
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! The harness's integration tests, one binary (so the workspace links candle once per crate):
+//! each module drives the `harness` binary or library end to end.
+
+mod common;
+
+mod bad_input;
+mod gate;
+mod plugins;
+mod run_suite;
+mod train;
+mod utility_commands;
