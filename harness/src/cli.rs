@@ -43,7 +43,9 @@ impl From<RunError> for CommandError {
         match &e {
             // A broken manifest or an empty selection is found before anything runs.
             RunError::Dataset(DatasetError::Data(DataError::Manifest { .. }))
-            | RunError::Dataset(DatasetError::Selection(_)) => CommandError::config(e),
+            | RunError::Dataset(DatasetError::Selection(_))
+            | RunError::NotTrained(_)
+            | RunError::Merge(_) => CommandError::config(e),
             _ => CommandError::runtime(e),
         }
     }
@@ -100,6 +102,15 @@ pub fn train(
     Ok(())
 }
 
+/// `harness run`'s options for sharded runs and their training step.
+#[derive(Default)]
+pub struct RunExtras {
+    /// `--shard I/N` or `auto`.
+    pub shard: Option<String>,
+    pub train_only: bool,
+    pub train_dir: Option<PathBuf>,
+}
+
 /// `harness run`.
 pub fn run(
     suite_path: &Path,
@@ -107,6 +118,7 @@ pub fn run(
     resume: Resume,
     progress: bool,
     quick: bool,
+    extras: &RunExtras,
 ) -> Result<(), CommandError> {
     let suite = Suite::load(suite_path).map_err(CommandError::config)?;
     let suite = if quick {
@@ -114,28 +126,89 @@ pub fn run(
     } else {
         suite
     };
+    let suite = match &extras.train_dir {
+        Some(dir) => suite.with_train_root(dir),
+        None => suite,
+    };
+    if extras.train_only {
+        let trained = run::train_only(&suite, progress)?;
+        if trained.is_empty() {
+            println!(
+                "nothing to train: suite '{}' has no training steps",
+                suite.name
+            );
+        } else {
+            println!("trained (or reused): {}", trained.join(", "));
+        }
+        return Ok(());
+    }
+    let shard = match extras.shard.as_deref() {
+        None => None,
+        Some("auto") => Some(
+            run::Shard::from_env(|k| std::env::var(k).ok())
+                .map_err(|e| CommandError::config(format!("--shard auto: {e}")))?,
+        ),
+        Some(text) => Some(text.parse::<run::Shard>().map_err(CommandError::config)?),
+    };
     let outcome = run::run(
         &suite,
         &RunOptions {
             out_parent: out.to_path_buf(),
             resume,
             progress,
+            shard,
         },
     )?;
+    if let Some(shard) = shard {
+        println!(
+            "shard {shard}: {} work units; merge all {} shards with `harness merge`",
+            outcome.results.shard.as_ref().map_or(0, |r| r.units),
+            shard.count
+        );
+    } else {
+        print!(
+            "{}",
+            tables::to_text(&tables::overall(&suite, &outcome.results, Condition::CLEAN))
+        );
+    }
+    finish(&outcome.dir, &outcome.results, &outcome.figure_failures)
+}
+
+/// `harness merge`.
+pub fn merge(out: &Path, runs: &[PathBuf]) -> Result<(), CommandError> {
+    let outcome = run::merge(out, runs)?;
+    let suite = Suite::from_snapshot(
+        &outcome.dir.join(run::SUITE_SNAPSHOT),
+        &std::fs::read_to_string(outcome.dir.join(run::SUITE_SNAPSHOT))
+            .map_err(CommandError::runtime)?,
+    )
+    .map_err(CommandError::runtime)?;
     print!(
         "{}",
         tables::to_text(&tables::overall(&suite, &outcome.results, Condition::CLEAN))
     );
-    for failure in &outcome.figure_failures {
+    let result = finish(&outcome.dir, &outcome.results, &outcome.figure_failures);
+    // The last line names the merged run, for scripts (scripts/slurm/harness_merge.sbatch).
+    println!("{}", outcome.dir.display());
+    result
+}
+
+/// The lines after a run or merge; exit 1 when work units failed (their results are written).
+fn finish(
+    dir: &Path,
+    results: &crate::results::Results,
+    figure_failures: &[String],
+) -> Result<(), CommandError> {
+    for failure in figure_failures {
         eprintln!("warning: figure not drawn: {failure}");
     }
-    println!("\nresults: {}", outcome.dir.display());
-    println!("report:  {}", outcome.dir.join("report.html").display());
-    if !outcome.results.failures.is_empty() {
+    println!("\nresults: {}", dir.display());
+    println!("report:  {}", dir.join("report.html").display());
+    if !results.failures.is_empty() {
         return Err(CommandError::runtime(format!(
             "{} work units failed (see the Failures section of {}); the other results were written",
-            outcome.results.failures.len(),
-            outcome.dir.join("report.md").display()
+            results.failures.len(),
+            dir.join("report.md").display()
         )));
     }
     Ok(())

@@ -17,4 +17,10 @@ pub enum RunError {
     },
     #[error("{0}")]
     Other(String),
+    /// A sharded run found a training step without a finished run (a usage error: exit 2).
+    #[error("{0}")]
+    NotTrained(String),
+    /// Shards that cannot be merged (a usage error: exit 2).
+    #[error("{0}")]
+    Merge(String),
 }

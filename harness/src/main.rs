@@ -40,6 +40,27 @@ enum Command {
         /// Quick profile: at most 4 fakes per category, 10 reals, training steps ÷ 10.
         #[arg(long)]
         quick: bool,
+        /// Evaluate one shard: I/N (0-based), or `auto` from Slurm's SLURM_ARRAY_TASK_ID and
+        /// SLURM_ARRAY_TASK_COUNT or Kubernetes' JOB_COMPLETION_INDEX and HARNESS_SHARDS.
+        /// Shards never train; join them with `harness merge` (docs/scale-out.md).
+        #[arg(long, value_name = "I/N|auto", conflicts_with = "train_only")]
+        shard: Option<String>,
+        /// Only run the suite's training steps (once, before the shards of a sharded run).
+        #[arg(long)]
+        train_only: bool,
+        /// Where training runs are cached (default results/train); shards and the training
+        /// job must see the same directory.
+        #[arg(long, value_name = "DIR")]
+        train_dir: Option<PathBuf>,
+    },
+    /// Merge the run directories of the shards of one run into one run directory.
+    Merge {
+        /// Parent directory of the merged run directory.
+        #[arg(long, default_value = "results/runs")]
+        out: PathBuf,
+        /// The shards' run directories (all N of them, each once).
+        #[arg(required = true)]
+        runs: Vec<PathBuf>,
     },
     /// Train a model (deeplabv3, stehouwer) from a training config; resumes an interrupted run.
     Train {
@@ -172,14 +193,29 @@ fn main() -> ExitCode {
             resume,
             no_progress,
             quick,
+            shard,
+            train_only,
+            train_dir,
         } => {
             let resume = match resume {
                 None => Resume::No,
                 Some(None) => Resume::Latest,
                 Some(Some(dir)) => Resume::Dir(dir),
             };
-            commands::run(&suite, &out, resume, !no_progress, quick)
+            commands::run(
+                &suite,
+                &out,
+                resume,
+                !no_progress,
+                quick,
+                &commands::RunExtras {
+                    shard,
+                    train_only,
+                    train_dir,
+                },
+            )
         }
+        Command::Merge { out, runs } => commands::merge(&out, &runs),
         Command::Train {
             config,
             out,

@@ -7,5 +7,6 @@ mod bad_input;
 mod gate;
 mod plugins;
 mod run_suite;
+mod scale_out;
 mod train;
 mod utility_commands;

@@ -316,6 +316,73 @@ fn invalid_configs_name_the_line_and_the_fix() {
     }
 }
 
+/// A sharded run never trains: without the checkpoint it stops with exit 2 and says to run
+/// `--train-only` first; after that job (with the same --train-dir), every shard finds it.
+#[test]
+fn shards_need_the_training_job_first_and_then_share_its_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tiny.yaml"), TINY).unwrap();
+    let suite = "\
+version: 1
+name: trained
+data:
+  source: synth
+  generators: [tconv]
+  properties: [bald]
+  fakes_per_category: 2
+  reals: 2
+  synth_size: 64
+evaluation:
+  size: 64
+  bootstrap_resamples: 100
+localizers:
+  - kind: deeplabv3
+    name: tiny_l1
+    train: tiny.yaml
+";
+    std::fs::write(dir.path().join("suite.yaml"), suite).unwrap();
+    let shard = [
+        "run",
+        "suite.yaml",
+        "--shard",
+        "0/2",
+        "--train-dir",
+        "shared/train",
+    ];
+    let (code, stderr) = code_and_stderr(&harness(dir.path(), &shard));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--train-only"), "{stderr}");
+    assert!(!dir.path().join("shared").exists(), "a shard never trains");
+    let train = [
+        "run",
+        "suite.yaml",
+        "--train-only",
+        "--train-dir",
+        "shared/train",
+    ];
+    let (code, stderr) = code_and_stderr(&harness(dir.path(), &train));
+    assert_eq!(code, 0, "{stderr}");
+    let trained: Vec<_> = std::fs::read_dir(dir.path().join("shared/train"))
+        .unwrap()
+        .collect();
+    assert_eq!(trained.len(), 1);
+    for i in 0..2 {
+        let s = format!("{i}/2");
+        let args = [
+            "run",
+            "suite.yaml",
+            "--shard",
+            &s,
+            "--train-dir",
+            "shared/train",
+        ];
+        let (code, stderr) = code_and_stderr(&harness(dir.path(), &args));
+        assert_eq!(code, 0, "{stderr}");
+        assert!(!stderr.contains("step"), "no training in a shard: {stderr}");
+    }
+    assert!(!dir.path().join("results/train").exists());
+}
+
 #[test]
 fn a_suite_trains_its_localizer_once_and_reuses_the_checkpoint() {
     let dir = tempfile::tempdir().unwrap();

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use degradations::Degradation;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::schema::{self, LocalizerEntry, SuiteFile};
@@ -18,7 +18,7 @@ use crate::util::did_you_mean;
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// A fully resolved, validated suite: what `results.json` records and the config hash covers.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Suite {
     #[serde(skip)]
     pub path: PathBuf,
@@ -37,7 +37,7 @@ pub struct Suite {
 }
 
 /// Resolved `evaluation:` section.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EvaluationConfig {
     pub size: u32,
     pub batch: usize,
@@ -48,7 +48,7 @@ pub struct EvaluationConfig {
 }
 
 /// A localizer as the suite configures it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LocalizerConfig {
     pub name: String,
     pub kind: String,
@@ -60,7 +60,7 @@ pub struct LocalizerConfig {
 
 /// A localizer's training step: `harness train` on `config`, cached under
 /// `results/train/<name>-<hash>/`; the selected checkpoint is the localizer's `weights`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrainStep {
     /// The config path as written (relative to the suite file).
     pub config: String,
@@ -74,9 +74,18 @@ pub struct TrainStep {
     pub preset: String,
     #[serde(skip)]
     pub path: PathBuf,
+    /// Parent of the training cache (`results/train` unless `--train-dir` says otherwise);
+    /// not part of the configuration hash: where a checkpoint is cached changes no result.
+    #[serde(skip)]
+    pub train_root: PathBuf,
 }
 
 impl TrainStep {
+    /// The cached training run of this step.
+    pub fn cache_dir(&self) -> PathBuf {
+        self.train_root.join(format!("{}-{}", self.name, self.hash))
+    }
+
     /// The step's training config, in the profile the suite runs with.
     pub fn config(&self) -> Result<TrainConfig, ConfigError> {
         let config = TrainConfig::load(&self.path)?;
@@ -85,7 +94,7 @@ impl TrainStep {
 
     /// The checkpoint the step selects.
     pub fn weights(&self) -> PathBuf {
-        training::cache_dir(&self.name, &self.hash).join(training::BEST_WEIGHTS)
+        self.cache_dir().join(training::BEST_WEIGHTS)
     }
 
     /// The localizer's parameters with `weights` pointing at the step's checkpoint.
@@ -103,7 +112,7 @@ impl TrainStep {
 }
 
 /// One test condition: clean, disorganized, or one level of a degradation sweep.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Condition {
     /// Unique key: `clean`, `disorganize`, `jpeg:50`, …
     pub key: String,
@@ -165,6 +174,32 @@ impl Suite {
             }
         }
         Ok(self)
+    }
+
+    /// A suite as a run directory's `suite.resolved.json` records it (for `harness merge`):
+    /// the resolved suite itself, with each condition's degradation parsed back from its key.
+    pub fn from_snapshot(path: &Path, text: &str) -> Result<Suite, String> {
+        let mut suite: Suite = serde_json::from_str(text)
+            .map_err(|e| format!("{}: not a resolved suite: {e}", path.display()))?;
+        suite.path = path.to_path_buf();
+        for condition in suite.conditions.iter_mut().filter(|c| !c.is_clean()) {
+            condition.degradation =
+                Some(condition.key.parse().map_err(|e| {
+                    format!("{}: condition '{}': {e}", path.display(), condition.key)
+                })?);
+        }
+        for step in suite.localizers.iter_mut().filter_map(|l| l.train.as_mut()) {
+            step.train_root = PathBuf::from(training::DEFAULT_TRAIN_ROOT);
+        }
+        Ok(suite)
+    }
+
+    /// The suite with its training steps cached under `root` instead of `results/train`.
+    pub fn with_train_root(mut self, root: &Path) -> Suite {
+        for step in self.localizers.iter_mut().filter_map(|l| l.train.as_mut()) {
+            step.train_root = root.to_path_buf();
+        }
+        self
     }
 
     /// Short hash of the resolved suite (first 8 hex digits of its canonical JSON's SHA-256).
@@ -483,6 +518,7 @@ fn resolve_train_step(
         quick: false,
         preset: cfg.model.preset.clone(),
         path: config_path,
+        train_root: PathBuf::from(training::DEFAULT_TRAIN_ROOT),
     })
 }
 

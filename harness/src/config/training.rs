@@ -23,9 +23,13 @@ pub fn default_dir(config: &TrainConfig) -> PathBuf {
     cache_dir(&config.name, &config.config_hash())
 }
 
-/// `results/train/<name>-<hash>` (relative to the working directory, like `results/runs`).
+/// Where training runs are cached unless told otherwise (relative to the working directory,
+/// like `results/runs`).
+pub const DEFAULT_TRAIN_ROOT: &str = "results/train";
+
+/// `results/train/<name>-<hash>`.
 pub fn cache_dir(name: &str, hash: &str) -> PathBuf {
-    PathBuf::from("results/train").join(format!("{name}-{hash}"))
+    PathBuf::from(DEFAULT_TRAIN_ROOT).join(format!("{name}-{hash}"))
 }
 
 /// The only training-config schema version.

@@ -22,7 +22,7 @@ pub enum SourceKind {
 }
 
 /// Resolved `data:` section.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct DataConfig {
     pub source: SourceKind,
     /// Manifest path, as given (relative to the suite file).
@@ -187,6 +187,33 @@ impl Dataset {
                 Ok(LoadedImage { fake, real, mask })
             }
         }
+    }
+
+    /// SHA-256 over the selected images' ids, kinds and categories (and, for a manifest, the
+    /// sizes of their files), in selection order: what the shards of one run must agree on.
+    /// Cheap on purpose (nothing is rendered or decoded); the dataset fingerprint of a merged
+    /// run still hashes every pixel.
+    pub fn selection_fingerprint(&self) -> String {
+        use sha2::Digest;
+        let mut hasher = sha2::Sha256::new();
+        let size = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        for image in &self.images {
+            hasher.update(image.id.as_bytes());
+            hasher.update(b"\0");
+            hasher.update(image.kind.as_str().as_bytes());
+            hasher.update(b"\0");
+            hasher.update(image.category().as_bytes());
+            if let Origin::Manifest(entry) = &image.origin {
+                for path in std::iter::once(&entry.fake)
+                    .chain(&entry.real)
+                    .chain(&entry.mask)
+                {
+                    hasher.update(size(path).to_le_bytes());
+                }
+            }
+            hasher.update(b"\n");
+        }
+        data::seeds::hex(&hasher.finalize())
     }
 
     /// Counts for `results.json`.

@@ -8,6 +8,7 @@
 mod localize;
 mod prepare;
 mod score;
+mod shard;
 
 use std::collections::HashSet;
 
@@ -16,6 +17,7 @@ use rayon::prelude::*;
 pub use localize::{build_localizers, localize_batch};
 pub use prepare::{localizer_view, prepare, Prepared};
 pub use score::score_prediction;
+pub use shard::{Shard, MAX_SHARDS};
 
 use crate::config::{Condition, Suite};
 use crate::data::{seeds, Dataset, ImageRef, LoadedImage};
@@ -28,6 +30,8 @@ use crate::util::progress_bar;
 pub struct ExecuteOptions {
     /// Show a progress bar (only when stderr is a terminal).
     pub progress: bool,
+    /// Only this shard's images (all when None).
+    pub shard: Option<Shard>,
 }
 
 /// Computes every missing work unit of the suite, appending rows to `log` and saving the
@@ -43,14 +47,25 @@ pub fn execute(
     let mut localizers = build_localizers(suite)?;
     let done: HashSet<(String, String, String)> = done_keys(&existing);
     let mut all_rows = existing;
-    let total = (dataset.images.len() * suite.conditions.len()) as u64;
+    let images: Vec<&ImageRef> = match options.shard {
+        None => dataset.images.iter().collect(),
+        Some(shard) => {
+            let mine = shard.select(&dataset.images);
+            dataset
+                .images
+                .iter()
+                .filter(|i| mine.contains(i.id.as_str()))
+                .collect()
+        }
+    };
+    let total = (images.len() * suite.conditions.len()) as u64;
     let bar = progress_bar(
         total,
         options.progress,
         "{elapsed_precise} [{bar:40}] {pos}/{len} image-conditions, ETA {eta}",
     );
     let batch = suite.evaluation.batch.max(1);
-    for chunk in dataset.images.chunks(batch) {
+    for chunk in images.chunks(batch) {
         let pending = |cond: &Condition, image: &ImageRef| {
             suite
                 .localizers
@@ -59,6 +74,7 @@ pub fn execute(
         };
         let needed: Vec<&ImageRef> = chunk
             .iter()
+            .copied()
             .filter(|img| suite.conditions.iter().any(|c| pending(c, img)))
             .collect();
         let loaded: Vec<LoadedImage> = needed

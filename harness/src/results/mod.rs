@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use metrics::{Bootstrap, Summary};
 use serde::{Deserialize, Serialize};
 
-use crate::data::DatasetSummary;
 pub mod gate;
 pub mod maps;
 mod metric;
@@ -108,6 +107,25 @@ pub struct Results {
     pub comparisons: Vec<Comparison>,
     pub failures: Vec<Failure>,
     pub environment: Environment,
+    /// The shard this run evaluated (`harness run --shard`); its aggregates cover only its
+    /// own images. Absent for whole runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardRecord>,
+    /// The shard run directories a merged run was made from (`harness merge`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_from: Option<Vec<String>>,
+}
+
+/// What a shard's `results.json` records so that `harness merge` can check the shards fit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShardRecord {
+    pub index: usize,
+    pub count: usize,
+    /// Work units (rows) the shard evaluated.
+    pub units: usize,
+    /// Fingerprint of the whole selection every shard draws from (see
+    /// `Dataset::selection_fingerprint`), equal in all shards of one run.
+    pub selection_fingerprint: String,
 }
 
 impl Results {
@@ -134,9 +152,12 @@ impl Results {
 /// The inputs of [`build`] that are not rows.
 pub struct RunRecord<'a> {
     pub suite: &'a Suite,
-    pub dataset: DatasetSummary,
+    /// The selection's summary ([`crate::data::DatasetSummary`] serialised).
+    pub dataset: serde_json::Value,
     pub dataset_fingerprint: String,
     pub environment: Environment,
+    pub shard: Option<ShardRecord>,
+    pub merged_from: Option<Vec<String>>,
 }
 
 fn bootstrap(suite: &Suite, parts: &[&str]) -> Bootstrap {
@@ -276,7 +297,7 @@ pub fn build(record: RunRecord<'_>, rows: &[Row]) -> Results {
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default(),
-        dataset: serde_json::to_value(&record.dataset).expect("summary serializes"),
+        dataset: record.dataset,
         dataset_fingerprint: record.dataset_fingerprint,
         localizers: suite
             .localizers
@@ -293,6 +314,8 @@ pub fn build(record: RunRecord<'_>, rows: &[Row]) -> Results {
         comparisons,
         failures,
         environment: record.environment,
+        shard: record.shard,
+        merged_from: record.merged_from,
     }
 }
 

@@ -123,6 +123,13 @@ pub struct TrainOutcome {
     pub wall_s: f64,
 }
 
+/// True when `dir` holds a finished training run of the config with hash `config_hash` (what a
+/// sharded run needs to find before it starts, since it never trains).
+pub fn is_finished(dir: &Path, config_hash: &str) -> bool {
+    matches!(read_state(dir), Ok(Some(state)) if state.finished && state.config_hash == config_hash)
+        && dir.join(BEST_WEIGHTS).is_file()
+}
+
 fn read_state(dir: &Path) -> Result<Option<State>, TrainError> {
     let path = dir.join(STATE);
     match std::fs::read_to_string(&path) {

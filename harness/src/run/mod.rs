@@ -1,12 +1,17 @@
-//! `harness run`: creates (or resumes) a run directory, executes the suite and writes every
-//! artefact atomically.
+//! `harness run`: creates (or resumes) a run directory, executes the suite (or one shard of
+//! it) and writes every artefact atomically; [`merge`] joins the shards of a run.
+
+mod merge;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+pub use merge::{merge, MergeOutcome};
+
 use crate::config::Suite;
 use crate::data::Dataset;
 pub use crate::error::RunError;
+pub use crate::evaluation::Shard;
 use crate::evaluation::{self, ExecuteOptions};
 use crate::report;
 use crate::results::maps::Capture;
@@ -28,6 +33,9 @@ pub struct RunOptions {
     pub out_parent: PathBuf,
     pub resume: Resume,
     pub progress: bool,
+    /// Evaluate only this shard's work units (training must have run before: a shard never
+    /// trains).
+    pub shard: Option<Shard>,
 }
 
 /// What a finished run produced.
@@ -38,7 +46,8 @@ pub struct RunOutcome {
     pub figure_failures: Vec<String>,
 }
 
-const SUITE_SNAPSHOT: &str = "suite.resolved.json";
+/// The resolved suite as the run directory records it (resume and merge check it).
+pub const SUITE_SNAPSHOT: &str = "suite.resolved.json";
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
     move |source| RunError::Io {
@@ -66,7 +75,7 @@ fn resume_dir(suite: &Suite, options: &RunOptions) -> Result<Option<PathBuf>, Ru
                         .filter(|p| {
                             p.file_name()
                                 .and_then(|n| n.to_str())
-                                .is_some_and(|n| n.ends_with(&hash))
+                                .is_some_and(|n| n.ends_with(&dir_tail(&hash, options.shard)))
                         })
                         .collect()
                 })
@@ -84,6 +93,16 @@ fn resume_dir(suite: &Suite, options: &RunOptions) -> Result<Option<PathBuf>, Ru
             }
         }
     };
+    let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    if let Some(shard) = options.shard {
+        if !name.ends_with(&shard.dir_suffix()) {
+            return Err(RunError::Other(format!(
+                "--resume {}: not a run directory of shard {shard} (its name ends in -{})",
+                dir.display(),
+                shard.dir_suffix()
+            )));
+        }
+    }
     let snapshot = dir.join(SUITE_SNAPSHOT);
     let text = std::fs::read_to_string(&snapshot).map_err(io_err(&snapshot))?;
     // Compare the text, not parsed numbers: parsing JSON floats need not round-trip exactly.
@@ -103,13 +122,19 @@ pub fn run(suite: &Suite, options: &RunOptions) -> Result<RunOutcome, RunError> 
     // Validate the data (a broken manifest is reported in full) before creating anything.
     let dataset = Dataset::open(&suite.data)?;
     let resumed = resume_dir(suite, options)?;
-    run_training_steps(suite, options.progress)?;
+    match options.shard {
+        None => run_training_steps(suite, options.progress)?,
+        Some(_) => check_trained(suite)?,
+    }
     let dir = match &resumed {
         Some(dir) => dir.clone(),
         None => {
             let stamp = started_utc.format("%Y%m%dT%H%M%SZ").to_string();
-            let dir = run_dir(&options.out_parent, suite, &stamp);
-            std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+            let suffix = options
+                .shard
+                .map(|s| format!("-{}", s.dir_suffix()))
+                .unwrap_or_default();
+            let dir = new_run_dir(&options.out_parent, suite, &stamp, &suffix)?;
             let snapshot = serde_json::to_vec_pretty(suite).expect("suite serializes");
             write(&dir.join(SUITE_SNAPSHOT), &snapshot)?;
             dir
@@ -126,6 +151,7 @@ pub fn run(suite: &Suite, options: &RunOptions) -> Result<RunOutcome, RunError> 
         &capture,
         &ExecuteOptions {
             progress: options.progress,
+            shard: options.shard,
         },
     )?;
     results::sort_rows(suite, &mut rows);
@@ -140,9 +166,16 @@ pub fn run(suite: &Suite, options: &RunOptions) -> Result<RunOutcome, RunError> 
     };
     let record = RunRecord {
         suite,
-        dataset: dataset.summary(),
+        dataset: serde_json::to_value(dataset.summary()).expect("summary serializes"),
         dataset_fingerprint: results::dataset_fingerprint(&rows),
         environment,
+        shard: options.shard.map(|shard| results::ShardRecord {
+            index: shard.index,
+            count: shard.count,
+            units: rows.len(),
+            selection_fingerprint: dataset.selection_fingerprint(),
+        }),
+        merged_from: None,
     };
     let results = results::build(record, &rows);
     // Rewrite the append log in canonical order (atomically: the old file stays until then).
@@ -185,6 +218,7 @@ pub fn run_training_steps(suite: &Suite, progress: bool) -> Result<(), RunError>
             &config,
             &crate::training::TrainOptions {
                 progress,
+                out: Some(step.cache_dir()),
                 ..Default::default()
             },
         )
@@ -201,9 +235,68 @@ pub fn run_training_steps(suite: &Suite, progress: bool) -> Result<(), RunError>
     Ok(())
 }
 
-/// The run directory of a suite: `<parent>/<suite name>/<UTC time>-<config hash>`.
-pub fn run_dir(parent: &Path, suite: &Suite, utc: &str) -> PathBuf {
-    parent
-        .join(&suite.name)
-        .join(format!("{utc}-{}", suite.config_hash()))
+/// The end of a run directory's name: the config hash, and the shard if any.
+fn dir_tail(hash: &str, shard: Option<Shard>) -> String {
+    match shard {
+        None => hash.to_string(),
+        Some(shard) => format!("{hash}-{}", shard.dir_suffix()),
+    }
+}
+
+/// Creates a new run directory `<parent>/<suite name>/<UTC time>-<config hash><suffix>` (the
+/// suffix names a shard or a merge); when a run of the same second already took that name,
+/// `-2`, `-3`, … is inserted (the directory is created exclusively, so two processes never
+/// share one).
+fn new_run_dir(parent: &Path, suite: &Suite, utc: &str, suffix: &str) -> Result<PathBuf, RunError> {
+    let suite_dir = parent.join(&suite.name);
+    std::fs::create_dir_all(&suite_dir).map_err(io_err(&suite_dir))?;
+    let base = format!("{utc}-{}", suite.config_hash());
+    for attempt in 1.. {
+        let name = match attempt {
+            1 => format!("{base}{suffix}"),
+            n => format!("{base}-{n}{suffix}"),
+        };
+        let dir = suite_dir.join(name);
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 1000 => continue,
+            Err(e) => return Err(io_err(&dir)(e)),
+        }
+    }
+    unreachable!("the loop returns")
+}
+
+/// `harness run --train-only`: the suite's training steps and nothing else; the names of the
+/// trained (or reused) localizers.
+pub fn train_only(suite: &Suite, progress: bool) -> Result<Vec<String>, RunError> {
+    run_training_steps(suite, progress)?;
+    Ok(suite
+        .localizers
+        .iter()
+        .filter(|l| l.train.is_some())
+        .map(|l| l.name.clone())
+        .collect())
+}
+
+/// A sharded run never trains (N shards would train the same model N times): every training
+/// step must have a finished, cached run.
+fn check_trained(suite: &Suite) -> Result<(), RunError> {
+    let missing: Vec<String> = suite
+        .localizers
+        .iter()
+        .filter_map(|l| {
+            let step = l.train.as_ref()?;
+            (!crate::training::is_finished(&step.cache_dir(), &step.hash))
+                .then(|| format!("'{}' ({})", l.name, step.cache_dir().display()))
+        })
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(RunError::NotTrained(format!(
+        "a sharded run never trains, and these localizers have no finished training run: {}. \
+         Run `harness run {} --train-only` first (with the same --train-dir), then the shards",
+        missing.join(", "),
+        suite.path.display()
+    )))
 }
