@@ -468,18 +468,26 @@ pub fn predict(
     Ok(())
 }
 
-/// `harness gate RUN --baseline FILE [--tolerance T] [--paired] [--update]`.
+/// `harness gate RUN --baseline FILE [--tolerance T] [--paired [--min-effect A]
+/// [--min-effect-rel R]] [--update]`.
 pub fn gate(
     run: &Path,
     baseline: &Path,
-    tolerance: f64,
-    paired: bool,
+    options: crate::results::gate::GateOptions,
     update: bool,
 ) -> Result<(), CommandError> {
-    use crate::results::gate::{self, GateOptions};
-    if !(0.0..1.0).contains(&tolerance) {
+    use crate::results::gate;
+    if !(0.0..1.0).contains(&options.tolerance) {
         return Err(CommandError::config(
             "--tolerance is a fraction of the baseline, in [0, 1), e.g. 0.01",
+        ));
+    }
+    if !(options.min_effect >= 0.0 && options.min_effect.is_finite())
+        || !(0.0..1.0).contains(&options.min_effect_rel)
+    {
+        return Err(CommandError::config(
+            "--min-effect must be a finite number >= 0 (in the metric's unit) and \
+             --min-effect-rel a fraction in [0, 1)",
         ));
     }
     let (results, rows) = gate::load_run(run).map_err(CommandError::config)?;
@@ -496,36 +504,58 @@ pub fn gate(
         return Ok(());
     }
     let base = gate::load_baseline(baseline).map_err(CommandError::config)?;
-    let report = gate::gate(
-        baseline,
-        &base,
-        &results,
-        &rows,
-        GateOptions { tolerance, paired },
-    )
-    .map_err(CommandError::config)?;
-    if report.regressions.is_empty() {
+    let report =
+        gate::gate(baseline, &base, &results, &rows, options).map_err(CommandError::config)?;
+    if report.passed() {
         println!(
-            "gate passed: {} aggregates no worse than {}",
+            "gate passed: {} aggregates no worse than {}{}",
             report.checked,
-            baseline.display()
+            baseline.display(),
+            if options.paired {
+                format!(
+                    " (paired; minimum effect {} or {} % of the baseline)",
+                    options.min_effect,
+                    options.min_effect_rel * 100.0
+                )
+            } else {
+                String::new()
+            }
         );
         return Ok(());
     }
-    print!(
-        "{}",
-        tables::to_text(&tables::regression_table(&report.regressions))
-    );
-    let metrics: std::collections::BTreeSet<&str> =
-        report.regressions.iter().map(|r| r.metric.name()).collect();
-    Err(CommandError {
-        code: EXIT_REGRESSION,
-        message: format!(
-            "{} of {} aggregates regressed against {} (metrics: {})",
+    let mut problems = Vec::new();
+    if !report.regressions.is_empty() {
+        print!(
+            "{}",
+            tables::to_text(&tables::regression_table(&report.regressions))
+        );
+        let metrics: std::collections::BTreeSet<&str> =
+            report.regressions.iter().map(|r| r.metric.name()).collect();
+        problems.push(format!(
+            "{} of {} aggregates regressed (metrics: {})",
             report.regressions.len(),
             report.checked,
-            baseline.display(),
             metrics.into_iter().collect::<Vec<_>>().join(", ")
-        ),
+        ));
+    }
+    if !report.new_failures.is_empty() {
+        println!(
+            "{} work units failed that did not fail in the baseline:",
+            report.new_failures.len()
+        );
+        for f in report.new_failures.iter().take(20) {
+            println!(
+                "  {} on {} ({}): {}",
+                f.localizer, f.id, f.condition, f.error
+            );
+        }
+        problems.push(format!(
+            "{} new failed work units",
+            report.new_failures.len()
+        ));
+    }
+    Err(CommandError {
+        code: EXIT_REGRESSION,
+        message: format!("{} against {}", problems.join("; "), baseline.display()),
     })
 }

@@ -143,9 +143,16 @@ enum Command {
         /// Allowed drop as a fraction of the baseline mean.
         #[arg(long, default_value_t = 0.01)]
         tolerance: f64,
-        /// Fail only when the CI of the per-image paired difference lies below zero.
+        /// Fail only when the CI of the per-image paired difference lies below zero and the
+        /// mean difference exceeds the minimum effect.
         #[arg(long)]
         paired: bool,
+        /// With --paired: ignore mean differences smaller than this, in the metric's unit.
+        #[arg(long, default_value_t = harness::results::gate::DEFAULT_MIN_EFFECT)]
+        min_effect: f64,
+        /// With --paired: ignore mean differences smaller than this fraction of the baseline.
+        #[arg(long, default_value_t = harness::results::gate::DEFAULT_MIN_EFFECT_REL)]
+        min_effect_rel: f64,
         /// Write the baseline from the run instead of checking it.
         #[arg(long)]
         update: bool,
@@ -263,8 +270,20 @@ fn main() -> ExitCode {
             baseline,
             tolerance,
             paired,
+            min_effect,
+            min_effect_rel,
             update,
-        } => commands::gate(&run, &baseline, tolerance, paired, update),
+        } => commands::gate(
+            &run,
+            &baseline,
+            harness::results::gate::GateOptions {
+                tolerance,
+                paired,
+                min_effect,
+                min_effect_rel,
+            },
+            update,
+        ),
         Command::Predict {
             localizer,
             weights,

@@ -137,3 +137,92 @@ fn corrupt_or_mismatched_baselines_are_errors_not_passes() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("different images"), "{err}");
 }
+
+/// `--paired` ignores per-image differences below the minimum effect (floating-point noise of
+/// another machine or build), and still fails a real drop.
+#[test]
+fn paired_mode_ignores_noise_below_the_minimum_effect() {
+    let (dir, run) = setup();
+    let shift = |dir: &Path, delta: f64| {
+        edit(dir, |v| {
+            for r in v["rows"].as_array_mut().unwrap() {
+                if r["localizer"] == "resampling" && r["coss"].is_f64() {
+                    let c = r["coss"].as_f64().unwrap();
+                    r["coss"] = (c + delta).into();
+                }
+            }
+        })
+    };
+    shift(dir.path(), 2e-6);
+    let (code, out, err) = gate(dir.path(), &run, &["--paired"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("minimum effect"), "{out}");
+    // The same noise fails when the minimum effect is set to zero: the CI alone lies below 0.
+    let (code, out, err) = gate(
+        dir.path(),
+        &run,
+        &["--paired", "--min-effect", "0", "--min-effect-rel", "0"],
+    );
+    assert_eq!(code, 3, "{out}{err}");
+    let (code, _, err) = gate(dir.path(), &run, &["--paired", "--min-effect", "-1"]);
+    assert_eq!(code, 2, "{err}");
+}
+
+/// A baseline without per-image rows cannot be compared pairwise: refused, not passed.
+#[test]
+fn paired_mode_refuses_a_baseline_without_rows() {
+    let (dir, run) = setup();
+    edit(dir.path(), |v| v["rows"] = Value::Array(vec![]));
+    let (code, out, err) = gate(dir.path(), &run, &["--paired"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("no per-image rows"), "{err}");
+}
+
+/// Units that fail in the run but not in the baseline fail the gate, and so does an aggregate
+/// computed over a different number of images, even when its mean is within tolerance.
+#[test]
+fn new_failures_and_changed_counts_fail_the_gate() {
+    let (dir, run) = setup();
+    let rows_path = run.join("per_image.jsonl");
+    let text = std::fs::read_to_string(&rows_path).unwrap();
+    let mut failed = 0;
+    let rows: Vec<String> = text
+        .lines()
+        .map(|line| {
+            let mut r: Value = serde_json::from_str(line).unwrap();
+            if failed == 0 && r["localizer"] == "resampling" && r["condition"] == "jpeg:50" {
+                failed += 1;
+                r["error"] = "localizer 'resampling' on image 'x': timed out".into();
+            }
+            serde_json::to_string(&r).unwrap()
+        })
+        .collect();
+    std::fs::write(&rows_path, rows.join("\n") + "\n").unwrap();
+    let (code, out, err) = gate(dir.path(), &run, &[]);
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(out.contains("did not fail in the baseline"), "{out}");
+    assert!(err.contains("1 new failed work units"), "{err}");
+
+    std::fs::write(&rows_path, text).unwrap();
+    edit(dir.path(), |v| {
+        for a in v["aggregates"].as_array_mut().unwrap() {
+            if a["localizer"] == "oracle" && a["metric"] == "coss" && a["category"] == "all" {
+                a["n"] = (a["n"].as_u64().unwrap() + 1).into();
+            }
+        }
+    });
+    let (code, out, err) = gate(dir.path(), &run, &["--tolerance", "0.5"]);
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(out.contains("computed over"), "{out}");
+}
+
+/// Gating a run against another suite's baseline says so and never suggests overwriting it.
+#[test]
+fn another_suites_baseline_is_named_not_overwritten() {
+    let (dir, run) = setup();
+    edit(dir.path(), |v| v["suite_name"] = "smoke".into());
+    let (code, _, err) = gate(dir.path(), &run, &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("baseline of suite 'smoke'"), "{err}");
+    assert!(!err.contains("--update`"), "{err}");
+}

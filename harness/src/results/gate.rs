@@ -34,7 +34,7 @@ pub struct Baseline {
 pub enum GateError {
     #[error("{}: {message}", path.display())]
     Input { path: PathBuf, message: String },
-    #[error("baseline {} does not match the run: {message}; refresh it with `harness gate RUN --baseline FILE --update` if the change is intended", path.display())]
+    #[error("baseline {} does not match the run: {message}", path.display())]
     Mismatch { path: PathBuf, message: String },
 }
 
@@ -43,8 +43,40 @@ pub enum GateError {
 pub struct GateOptions {
     /// Allowed drop, as a fraction of the baseline mean (0.01 = 1 %).
     pub tolerance: f64,
-    /// Fail only when the bootstrap CI of the per-image paired difference lies below zero.
+    /// Fail only when the bootstrap CI of the per-image paired difference lies below zero and
+    /// the mean difference is larger than the minimum effect.
     pub paired: bool,
+    /// `--paired`: differences smaller than this (in the metric's unit) are never regressions
+    /// (floating-point noise between machines and builds is ~1e-6).
+    pub min_effect: f64,
+    /// `--paired`: nor are differences smaller than this fraction of the baseline mean.
+    pub min_effect_rel: f64,
+}
+
+impl Default for GateOptions {
+    fn default() -> Self {
+        GateOptions {
+            tolerance: 0.01,
+            paired: false,
+            min_effect: DEFAULT_MIN_EFFECT,
+            min_effect_rel: DEFAULT_MIN_EFFECT_REL,
+        }
+    }
+}
+
+/// Default `--min-effect`: a COSS or SSIM change of 0.001 is far below what a forensic
+/// comparison reports (the paper's tables have two decimals) and far above float noise.
+pub const DEFAULT_MIN_EFFECT: f64 = 1e-3;
+/// Default `--min-effect-rel`: 0.1 % of the baseline mean (scales the floor for PSNR in dB).
+pub const DEFAULT_MIN_EFFECT_REL: f64 = 1e-3;
+
+/// A work unit that failed in the run but not in the baseline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewFailure {
+    pub localizer: String,
+    pub condition: String,
+    pub id: String,
+    pub error: String,
 }
 
 /// One failed check.
@@ -65,6 +97,15 @@ pub struct Regression {
 pub struct GateReport {
     pub checked: usize,
     pub regressions: Vec<Regression>,
+    /// Units that failed in the run and not in the baseline (each fails the gate).
+    pub new_failures: Vec<NewFailure>,
+}
+
+impl GateReport {
+    /// True when the gate passes.
+    pub fn passed(&self) -> bool {
+        self.regressions.is_empty() && self.new_failures.is_empty()
+    }
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<T, GateError> {
@@ -153,20 +194,34 @@ pub fn gate(
     };
     if baseline.suite_name != results.suite_name {
         return Err(mismatch(format!(
-            "it is for suite '{}', the run is '{}'",
-            baseline.suite_name, results.suite_name
+            "it is the baseline of suite '{}' and the run is of suite '{}': gate the run against \
+             a baseline of '{}' (never --update another suite's baseline)",
+            baseline.suite_name, results.suite_name, results.suite_name
         )));
     }
     if baseline.config_hash != results.config_hash {
         return Err(mismatch(format!(
-            "suite configuration {} differs from the run's {}",
-            baseline.config_hash, results.config_hash
+            "suite configuration {} differs from the run's {}; if the suite was changed on \
+             purpose, refresh the baseline with `harness gate RUN --baseline {} --update`",
+            baseline.config_hash,
+            results.config_hash,
+            baseline_path.display()
         )));
     }
     if baseline.dataset_fingerprint != results.dataset_fingerprint {
-        return Err(mismatch(
-            "the run evaluated different images (dataset fingerprint differs)".into(),
-        ));
+        return Err(mismatch(format!(
+            "the run evaluated different images (dataset fingerprint differs); if the data \
+             changed on purpose, refresh the baseline with `harness gate RUN --baseline {} --update`",
+            baseline_path.display()
+        )));
+    }
+    if options.paired && baseline.rows.is_empty() {
+        return Err(GateError::Input {
+            path: baseline_path.to_path_buf(),
+            message: "the baseline holds no per-image rows, so --paired has nothing to compare; \
+                      make the baseline from a run with `--update`, or gate without --paired"
+                .into(),
+        });
     }
     let run_aggregates: BTreeMap<(&str, &str, &str, Metric), &Aggregate> = results
         .aggregates
@@ -204,6 +259,16 @@ pub fn gate(
             regressions.push(regression(None, "missing from the run".into()));
             continue;
         };
+        if run.summary.n != base.summary.n {
+            regressions.push(regression(
+                Some(run.summary.mean),
+                format!(
+                    "computed over {} images, the baseline over {} (failed or missing units)",
+                    run.summary.n, base.summary.n
+                ),
+            ));
+            continue;
+        }
         let (b, r) = (base.summary.mean, run.summary.mean);
         // How much worse the run is, in the metric's own direction.
         let worse_by = if base.metric.higher_is_better() {
@@ -212,7 +277,7 @@ pub fn gate(
             r - b
         };
         let failed = if options.paired && !base.metric.is_image_level() {
-            paired_regression(baseline, rows, base)
+            paired_regression(baseline, rows, base, &options)
         } else {
             (worse_by > options.tolerance * b.abs()).then(|| {
                 format!(
@@ -225,15 +290,38 @@ pub fn gate(
             regressions.push(regression(Some(r), reason));
         }
     }
+    let failed_before: std::collections::HashSet<(String, String, String)> = baseline
+        .rows
+        .iter()
+        .filter(|r| r.error.is_some())
+        .map(Row::key)
+        .collect();
+    let new_failures = rows
+        .iter()
+        .filter(|r| r.error.is_some() && !failed_before.contains(&r.key()))
+        .map(|r| NewFailure {
+            localizer: r.localizer.clone(),
+            condition: r.condition.clone(),
+            id: r.id.clone(),
+            error: r.error.clone().unwrap_or_default(),
+        })
+        .collect();
     Ok(GateReport {
         checked: baseline.aggregates.len(),
         regressions,
+        new_failures,
     })
 }
 
 /// With `--paired`: the per-image differences (run − baseline) of one aggregate; a regression
-/// when their bootstrap CI lies entirely below zero.
-fn paired_regression(baseline: &Baseline, rows: &[Row], base: &Aggregate) -> Option<String> {
+/// when their bootstrap CI lies entirely on the worse side of zero and their mean is larger
+/// than the minimum effect.
+fn paired_regression(
+    baseline: &Baseline,
+    rows: &[Row],
+    base: &Aggregate,
+    options: &GateOptions,
+) -> Option<String> {
     let in_category = |r: &Row| {
         base.category == ALL
             || base.category == format!("{}/*", r.generator)
@@ -265,9 +353,25 @@ fn paired_regression(baseline: &Baseline, rows: &[Row], base: &Aggregate) -> Opt
         ..Bootstrap::default()
     };
     let diff = bootstrap.paired_difference(&run, &base_values).ok()?;
-    (diff.ci_high < 0.0).then(|| {
+    // In the metric's direction: a positive `worse` is a drop of a higher-is-better metric.
+    let sign = if base.metric.higher_is_better() {
+        1.0
+    } else {
+        -1.0
+    };
+    let worse = -sign * diff.mean;
+    let floor = options
+        .min_effect
+        .max(options.min_effect_rel * base.summary.mean.abs());
+    let ci_on_worse_side = if sign > 0.0 {
+        diff.ci_high < 0.0
+    } else {
+        diff.ci_low > 0.0
+    };
+    (ci_on_worse_side && worse > floor).then(|| {
         format!(
-            "paired difference {:.4} [{:.4}, {:.4}] lies below zero",
+            "paired difference {:.4} [{:.4}, {:.4}] lies below zero and exceeds the minimum \
+             effect {floor:.4}",
             diff.mean, diff.ci_low, diff.ci_high
         )
     })
