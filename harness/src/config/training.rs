@@ -307,7 +307,7 @@ fn resolve(path: &Path, file: TrainFile) -> Result<TrainConfig, ConfigError> {
             ))
         }
         Some(b) => b.value,
-        // FakeLocator's Adam settings (SPEC §6).
+        // FakeLocator's Adam settings (docs/design.md §6).
         None => [0.99, 0.999],
     };
     Ok(TrainConfig {

@@ -1,4 +1,4 @@
-//! Reading images and maps from disk with the documented conversion rules (SPEC §2).
+//! Reading images and maps from disk with the documented conversion rules (docs/design.md §2).
 //!
 //! Images become 8-bit RGB: 8-bit RGB as is; gray is replicated to three channels; an alpha
 //! channel is dropped (not composited: manipulations live in the colour channels); 16-bit

@@ -1,4 +1,4 @@
-//! The dataset manifest (SPEC §2): a CSV with header
+//! The dataset manifest (docs/data.md): a CSV with header
 //! `id,split,generator,property,kind,fake,real,mask`, paths relative to the manifest file.
 //!
 //! `fake` is always the image a localizer sees (for `kind = real` it is the real photo);

@@ -1,4 +1,4 @@
-//! Resizing with PIL-compatible antialiased filters (SPEC §2 "Sizes").
+//! Resizing with PIL-compatible antialiased filters (docs/design.md §2 "Sizes").
 //!
 //! Images go to a localizer's input size with antialiased bilinear (PIL `BILINEAR`); predicted
 //! maps go to the evaluation size with bilinear; ground truth goes to the evaluation size with

@@ -43,7 +43,7 @@ pub struct Aggregate {
 pub type Gamma = Aggregate;
 
 /// The difference `localizer − reference` of one metric under one condition, paired over the
-/// fake images both scored, with a paired bootstrap CI (SPEC §4: paired when two localizers
+/// fake images both scored, with a paired bootstrap CI (docs/design.md §4: paired when two localizers
 /// are compared).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {

@@ -1,4 +1,4 @@
-//! The catalogue of samples and the export of a data set with a SPEC §2 manifest.
+//! The catalogue of samples and the export of a data set with a manifest (docs/data.md).
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -86,7 +86,7 @@ fn save_png(img: &RgbImage, path: &Path) -> Result<(), SynthError> {
     })
 }
 
-/// Writes PNGs and a SPEC §2 `manifest.csv` (`id,split,generator,property,kind,fake,real,mask`,
+/// Writes PNGs and a `manifest.csv` (docs/data.md) (`id,split,generator,property,kind,fake,real,mask`,
 /// paths relative to the manifest) under `dir`, and returns the manifest's path.
 ///
 /// Per split, the samples are the first `count` of [`catalogue_interleaved`] (all when `None`),

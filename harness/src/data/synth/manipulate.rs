@@ -1,4 +1,4 @@
-//! The manipulation of SPEC §3, step by step:
+//! The manipulation of docs/synthetic.md, step by step:
 //! `Z = Down_f(X)`, `Z' = Edit_p(Z)` at latent resolution, `Y = Up_f(Z')` through the
 //! generator's decoder, `X' = (1 − w)·X + w·Y` with `w = α + (1 − α)·softmask`, 8-bit rounding.
 

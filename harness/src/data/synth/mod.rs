@@ -336,7 +336,7 @@ pub fn render(cfg: &SynthConfig, key: &SampleKey) -> Result<Sample, SynthError> 
     })
 }
 
-/// `Gray(|X − X'|)` with PIL's integer luma (SPEC §2 ground truth × 255), for previews such as
+/// `Gray(|X − X'|)` with PIL's integer luma (eq. 2 ground truth × 255), for previews such as
 /// the contact sheet; the harness derives the evaluation ground truth itself.
 pub fn difference_preview(real: &RgbImage, fake: &RgbImage) -> Result<GrayImage, SynthError> {
     crate::data::difference_gray(real, fake).map_err(|e| SynthError::InvalidConfig(e.to_string()))

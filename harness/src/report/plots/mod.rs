@@ -1,4 +1,4 @@
-//! Charts of results (PNG and SVG) drawn with plotters (SPEC §7; paper Figures 1, 6 and 8).
+//! Charts of results (PNG and SVG) drawn with plotters (docs/design.md §7; paper Figures 1, 6 and 8).
 //!
 //! Every chart function returns a [`Rendered`] pair, a PNG and an SVG of the same drawing, as
 //! bytes; the caller decides where to write them (atomically). Text uses the embedded DejaVu Sans
