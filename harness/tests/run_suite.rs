@@ -185,3 +185,30 @@ fn an_exported_synthetic_split_runs_through_a_manifest() {
         100.0
     );
 }
+
+/// With stderr in a file or pipe (a batch job, CI), a run still reports its progress, as plain
+/// lines; `--no-progress` silences them.
+#[test]
+fn a_run_logs_progress_lines_when_stderr_is_not_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = TINY_SUITE.replace("GEN", harness::data::synth::generators()[0].name);
+    std::fs::write(dir.path().join("tiny.yaml"), text).unwrap();
+    let out = harness(dir.path(), &["run", "tiny.yaml", "--out", "runs"]);
+    let (code, err) = code_and_stderr(&out);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("run tiny: "))
+        .collect();
+    assert!(lines.len() >= 2, "{err}");
+    assert!(
+        lines.last().unwrap().contains("image-conditions (100%)"),
+        "{err}"
+    );
+    assert!(lines.iter().all(|l| l.contains("/s, elapsed ")), "{err}");
+    let quiet = harness(
+        dir.path(),
+        &["run", "tiny.yaml", "--out", "q", "--no-progress"],
+    );
+    assert!(!String::from_utf8_lossy(&quiet.stderr).contains("run tiny: "));
+}

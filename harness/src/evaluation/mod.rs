@@ -24,7 +24,7 @@ use crate::data::{seeds, Dataset, ImageRef, LoadedImage};
 use crate::error::RunError;
 use crate::results::maps::Capture;
 use crate::results::{done_keys, Row, RowLog};
-use crate::util::progress_bar;
+use crate::util::Progress;
 
 /// Options of [`execute`].
 pub struct ExecuteOptions {
@@ -59,11 +59,17 @@ pub fn execute(
         }
     };
     let total = (images.len() * suite.conditions.len()) as u64;
-    let bar = progress_bar(
+    let bar = Progress::new(
         total,
         options.progress,
-        "{elapsed_precise} [{bar:40}] {pos}/{len} image-conditions, ETA {eta}",
+        "{elapsed_precise} [{bar:40}] {pos}/{len} image-conditions, ETA {eta} {msg}",
+        &match options.shard {
+            None => format!("run {}", suite.name),
+            Some(shard) => format!("run {} shard {shard}", suite.name),
+        },
+        "image-conditions",
     );
+    let mut failed = 0usize;
     let batch = suite.evaluation.batch.max(1);
     for chunk in images.chunks(batch) {
         let pending = |cond: &Condition, image: &ImageRef| {
@@ -148,13 +154,18 @@ pub fn execute(
                 path: log.path().to_path_buf(),
                 source,
             })?;
+            let newly_failed = new_rows.iter().filter(|r| r.error.is_some()).count();
+            if newly_failed > 0 {
+                failed += newly_failed;
+                bar.set_message(format!("{failed} work units failed"));
+            }
             all_rows.extend(new_rows);
             bar.inc(needed.len() as u64);
         }
         let skipped = chunk.len() - needed.len();
         bar.inc((skipped * suite.conditions.len()) as u64);
     }
-    bar.finish_and_clear();
+    bar.finish();
     Ok(all_rows)
 }
 

@@ -31,7 +31,7 @@ use crate::config::training::BEST_WEIGHTS;
 use crate::config::{Selection, TrainConfig};
 use crate::data::{seeds, Dataset, DatasetError};
 use crate::report::plots::{loss_curves, LossCurve};
-use crate::util::{progress_bar, write_atomic};
+use crate::util::{write_atomic, Progress};
 
 /// Files of a training directory besides `BEST_WEIGHTS`.
 const LAST_WEIGHTS: &str = "last.safetensors";
@@ -284,10 +284,12 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<TrainOutcom
         dir.display()
     );
 
-    let bar = progress_bar(
+    let bar = Progress::new(
         config.steps as u64,
         options.progress,
         "{elapsed_precise} [{bar:40}] step {pos}/{len} {msg}, ETA {eta}",
+        &format!("train {}", config.name),
+        "steps",
     );
     bar.set_position(start as u64);
     let mut log = std::fs::OpenOptions::new()
@@ -365,7 +367,7 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<TrainOutcom
             ));
         }
     }
-    bar.finish_and_clear();
+    bar.finish();
     plot_log(&dir, config, state.best_step)?;
     finished(&dir, &state, end - start)
 }
