@@ -81,19 +81,14 @@ impl<'a> Params<'a> {
     }
 }
 
-/// `"; did you mean 'x'?"` for the closest candidate, or `""` when nothing is close.
+/// `"; did you mean 'x'?"` for the closest candidate ([`suggest::closest`]), or `""` when
+/// nothing is close.
 pub(crate) fn did_you_mean<'c>(
     given: &str,
     candidates: impl IntoIterator<Item = &'c str>,
 ) -> String {
-    let given_lower = given.to_lowercase();
-    candidates
-        .into_iter()
-        .map(|c| (strsim::jaro_winkler(&given_lower, &c.to_lowercase()), c))
-        // 0.7 keeps typos and truncations ("oracel", "val") but not unrelated words.
-        .filter(|(similarity, _)| *similarity >= 0.7)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| format!("; did you mean '{c}'?"))
+    suggest::closest(given, candidates)
+        .map(|c| format!("; did you mean '{c}'?"))
         .unwrap_or_default()
 }
 
