@@ -1,8 +1,8 @@
 //! The built-in localizers by name: one table of constructors, used by `harness list` and suites.
 
 use crate::models::{DeepLabV3Localizer, StehouwerLocalizer};
-use crate::params::{did_you_mean, Params};
 use crate::{plugin, Constant, Localizer, LocalizerError, Oracle, Resampling, ResamplingParams};
+use localizer_api::params::{suggestion, Params};
 use serde_json::{Map as JsonMap, Value};
 
 /// What `harness list` shows about a localizer kind.
@@ -175,7 +175,7 @@ pub fn build(
             let names = || REGISTRY.iter().map(|e| e.info.name);
             LocalizerError::Unknown {
                 name: kind.to_string(),
-                suggestion: did_you_mean(kind, names()),
+                suggestion: suggestion(kind, names()),
                 available: names().collect::<Vec<_>>().join(", "),
             }
         })?;

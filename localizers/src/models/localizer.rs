@@ -10,8 +10,8 @@ use serde_json::{Map as JsonMap, Value};
 use super::deeplabv3::DeepLabV3;
 use super::presets::{DeepLabV3Config, PRESETS};
 use super::weights::{checkpoint, checkpoint_file_metadata, checkpoint_metadata, new_seeded};
-use crate::params::{did_you_mean, Params};
 use crate::{InputSize, Localizer, LocalizerError, LocalizerInput, Map, Prediction};
+use localizer_api::params::{suggestion, Params};
 
 /// ImageNet channel means (RGB) the torchvision backbones were trained with.
 pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
@@ -115,7 +115,7 @@ impl DeepLabV3Localizer {
                 "preset",
                 format!(
                     "unknown preset '{preset}'{}; available: {}",
-                    did_you_mean(preset, PRESETS.iter().copied()),
+                    suggestion(preset, PRESETS.iter().copied()),
                     PRESETS.join(", ")
                 ),
             )

@@ -9,8 +9,8 @@ use serde_json::{Map as JsonMap, Value};
 use super::localizer::{localize_with, MapsAndScores, NetworkParams, Weights};
 use super::ops::resize_bilinear;
 use super::xception::{Xception, XceptionConfig, STEHOUWER_MEAN, STEHOUWER_STD, XCEPTION_PRESETS};
-use crate::params::did_you_mean;
 use crate::{InputSize, Localizer, LocalizerError, LocalizerInput, Prediction};
+use localizer_api::params::suggestion;
 
 /// The bundled Stehouwer et al. checkpoint (`models/stehouwer_synth.safetensors`, written by
 /// `harness train configs/stehouwer_synth.yaml`; docs/training.md).
@@ -55,7 +55,7 @@ impl StehouwerLocalizer {
                 "preset",
                 format!(
                     "unknown preset '{preset}'{}; available: {}",
-                    did_you_mean(preset, XCEPTION_PRESETS.iter().copied()),
+                    suggestion(preset, XCEPTION_PRESETS.iter().copied()),
                     XCEPTION_PRESETS.join(", ")
                 ),
             )

@@ -2,8 +2,8 @@
 
 use super::{shared_library, subprocess};
 use super::{MapFormat, SavedMaps, SharedLibraryLocalizer, SubprocessConfig, SubprocessLocalizer};
-use crate::params::Params;
 use crate::{Localizer, LocalizerError};
+use localizer_api::params::Params;
 use serde_json::{Map as JsonMap, Value};
 use std::path::{Path, PathBuf};
 

@@ -1,17 +1,18 @@
-//! Reading a localizer's JSON construction parameters with helpful errors.
+//! Reading a localizer's JSON construction parameters with helpful errors, shared by the
+//! registry, the candle localizers and the plugin hosts.
 
 use crate::LocalizerError;
 use serde_json::{Map as JsonMap, Value};
 
 /// The parameters given to one localizer, checked against the names it accepts.
-pub(crate) struct Params<'a> {
+pub struct Params<'a> {
     localizer: &'a str,
     given: &'a JsonMap<String, Value>,
 }
 
 impl<'a> Params<'a> {
     /// Rejects any parameter not in `allowed` (with a "did you mean" and the allowed list).
-    pub(crate) fn new(
+    pub fn new(
         localizer: &'a str,
         given: &'a JsonMap<String, Value>,
         allowed: &[&str],
@@ -30,7 +31,7 @@ impl<'a> Params<'a> {
                 param: unknown.clone(),
                 message: format!(
                     "unknown parameter{}; allowed: {allowed_list}",
-                    did_you_mean(unknown, allowed.iter().copied())
+                    suggestion(unknown, allowed.iter().copied())
                 ),
             });
         }
@@ -38,12 +39,12 @@ impl<'a> Params<'a> {
     }
 
     /// All given parameters (already checked against the allowed names).
-    pub(crate) fn given(&self) -> &'a JsonMap<String, Value> {
+    pub fn given(&self) -> &'a JsonMap<String, Value> {
         self.given
     }
 
     /// The number under `name`, or `default` when absent; errors if it is not a finite number.
-    pub(crate) fn f64_or(&self, name: &str, default: f64) -> Result<f64, LocalizerError> {
+    pub fn f64_or(&self, name: &str, default: f64) -> Result<f64, LocalizerError> {
         match self.given.get(name) {
             None => Ok(default),
             Some(Value::Number(n)) => match n.as_f64() {
@@ -55,7 +56,7 @@ impl<'a> Params<'a> {
     }
 
     /// The non-negative integer under `name`, or `default` when absent.
-    pub(crate) fn usize_or(&self, name: &str, default: usize) -> Result<usize, LocalizerError> {
+    pub fn usize_or(&self, name: &str, default: usize) -> Result<usize, LocalizerError> {
         match self.given.get(name) {
             None => Ok(default),
             Some(Value::Number(n)) => n
@@ -66,13 +67,13 @@ impl<'a> Params<'a> {
         }
     }
 
-    /// The raw JSON value under `name`, for readers of non-numeric parameters (plugin module).
-    pub(crate) fn raw(&self, name: &str) -> Option<&'a Value> {
+    /// The raw JSON value under `name`, for readers of non-numeric parameters (plugin hosts).
+    pub fn raw(&self, name: &str) -> Option<&'a Value> {
         self.given.get(name)
     }
 
     /// A [`LocalizerError::BadParameter`] for `name` of this localizer.
-    pub(crate) fn bad(&self, name: &str, message: String) -> LocalizerError {
+    pub fn bad(&self, name: &str, message: String) -> LocalizerError {
         LocalizerError::BadParameter {
             localizer: self.localizer.to_string(),
             param: name.to_string(),
@@ -83,10 +84,7 @@ impl<'a> Params<'a> {
 
 /// `"; did you mean 'x'?"` for the closest candidate ([`suggest::closest`]), or `""` when
 /// nothing is close.
-pub(crate) fn did_you_mean<'c>(
-    given: &str,
-    candidates: impl IntoIterator<Item = &'c str>,
-) -> String {
+pub fn suggestion<'c>(given: &str, candidates: impl IntoIterator<Item = &'c str>) -> String {
     suggest::closest(given, candidates)
         .map(|c| format!("; did you mean '{c}'?"))
         .unwrap_or_default()
@@ -99,14 +97,14 @@ mod tests {
     #[test]
     fn suggests_close_names_only() {
         assert_eq!(
-            did_you_mean("oracel", ["oracle", "constant"]),
+            suggestion("oracel", ["oracle", "constant"]),
             "; did you mean 'oracle'?"
         );
         assert_eq!(
-            did_you_mean("Constnt", ["oracle", "constant"]),
+            suggestion("Constnt", ["oracle", "constant"]),
             "; did you mean 'constant'?"
         );
-        assert_eq!(did_you_mean("xyz", ["oracle", "constant"]), "");
+        assert_eq!(suggestion("xyz", ["oracle", "constant"]), "");
     }
 
     #[test]
