@@ -3,12 +3,13 @@
 //! ([`models`]) and the plugin hosts ([`plugin`]). The `Localizer` trait and its types live in
 //! the `localizer-api` crate and are re-exported here.
 
+/// The candle networks (the `models` crate).
+pub use ::models;
 pub use localizer_api::{
     validate_predictions, InputSize, Localizer, LocalizerError, LocalizerInput, Map, Prediction,
 };
 
 mod constant;
-pub mod models;
 mod oracle;
 mod periodicity;
 pub mod plugin;

@@ -10,11 +10,11 @@ use candle_nn::{Conv2d, Conv2dConfig, Linear, ModuleT, VarBuilder};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::batch_norm::BatchNorm2d;
-use super::conv::Conv;
-use super::ops::{global_avg_pool, resize_bilinear};
-use super::presets::DeepLabV3Config;
-use super::resnet::ResNet;
+use crate::batch_norm::BatchNorm2d;
+use crate::conv::Conv;
+use crate::ops::{global_avg_pool, resize_bilinear};
+use crate::presets::DeepLabV3Config;
+use crate::resnet::ResNet;
 
 /// A convolution followed by BatchNorm and ReLU (`nn.Sequential(conv, bn, relu)` under `vb`,
 /// with the convolution at index `conv_index` and the BatchNorm right after it).

@@ -3,7 +3,7 @@
 use candle_core::{Module, Result, Tensor};
 use candle_nn::{Conv2d, Conv2dConfig, VarBuilder};
 
-use super::ops::pointwise_conv;
+use crate::ops::pointwise_conv;
 
 /// A bias-free `kernel × kernel` convolution with "same" padding at its dilation; the
 /// stride-1 1×1 ones run as [`pointwise_conv`] (a matmul) for speed.

@@ -3,9 +3,9 @@
 //! beside `scripts/bench_forward.py`):
 //!
 //! ```sh
-//! cargo run --release -p localizers --example deeplab_forward -- \
+//! cargo run --release -p models --example deeplab_forward -- \
 //!     --preset resnet10_os16_w8 --batch 8 --size 224 --iters 20 --warmup 3 \
-//!     [--weights models/deeplabv3_synth.safetensors] [--seed 0] [--dump out.f32] [--device cuda]
+//!     [--weights models/checkpoints/deeplabv3_synth.safetensors] [--seed 0] [--dump out.f32] [--device cuda]
 //! ```
 //!
 //! Builds the preset in eval mode (no auxiliary head; `fake_classifier` when the checkpoint has
@@ -23,8 +23,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use localizers::models::candle_core::{Device, Result as CandleResult, Tensor};
-use localizers::models::{
+use models::candle_core::{Device, Result as CandleResult, Tensor};
+use models::{
     checkpoint, new_seeded, parse_device, DeepLabV3, DeepLabV3Config, IMAGENET_MEAN, IMAGENET_STD,
     PRESETS,
 };
@@ -181,7 +181,7 @@ fn run(args: &Args) -> Result<(), String> {
         "preset": args.preset,
         "batch": args.batch,
         "size": args.size,
-        "threads": localizers::models::candle_core::utils::get_num_threads(),
+        "threads": models::candle_core::utils::get_num_threads(),
         "ms_per_batch_median": median,
         "ms_per_image": median / args.batch as f64,
         "images_per_s": 1e3 * args.batch as f64 / median,

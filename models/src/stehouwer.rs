@@ -6,17 +6,17 @@
 use candle_core::{Device, Tensor};
 use serde_json::{Map as JsonMap, Value};
 
-use super::localizer::{localize_with, MapsAndScores, NetworkParams, Weights};
-use super::ops::resize_bilinear;
-use super::xception::{Xception, XceptionConfig, STEHOUWER_MEAN, STEHOUWER_STD, XCEPTION_PRESETS};
-use crate::{InputSize, Localizer, LocalizerError, LocalizerInput, Prediction};
+use crate::localizer::{localize_with, MapsAndScores, NetworkParams, Weights};
+use crate::ops::resize_bilinear;
+use crate::xception::{Xception, XceptionConfig, STEHOUWER_MEAN, STEHOUWER_STD, XCEPTION_PRESETS};
 use localizer_api::params::suggestion;
+use localizer_api::{InputSize, Localizer, LocalizerError, LocalizerInput, Prediction};
 
-/// The bundled Stehouwer et al. checkpoint (`models/stehouwer_synth.safetensors`, written by
+/// The bundled Stehouwer et al. checkpoint (`models/checkpoints/stehouwer_synth.safetensors`, written by
 /// `harness train configs/stehouwer_synth.yaml`; docs/training.md).
 pub static BUNDLED_STEHOUWER: &[u8] = include_bytes!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../models/stehouwer_synth.safetensors"
+    "/checkpoints/stehouwer_synth.safetensors"
 ));
 
 /// A DFFD Xception with the regression attention map, in evaluation mode.

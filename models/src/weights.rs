@@ -12,8 +12,8 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 
-use super::deeplabv3::DeepLabV3;
-use super::presets::DeepLabV3Config;
+use crate::deeplabv3::DeepLabV3;
+use crate::presets::DeepLabV3Config;
 
 /// Re-draws every variable of `varmap` from a ChaCha stream seeded with `seed`, in name order:
 /// backbone convolutions Kaiming-normal (fan_out, ReLU gain) as torchvision's ResNet; head

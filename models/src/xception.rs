@@ -9,11 +9,11 @@
 use candle_core::{DType, Device, Result, Tensor};
 use candle_nn::{Conv2d, Conv2dConfig, Linear, ModuleT, VarBuilder, VarMap};
 
-use super::batch_norm::BatchNorm2d;
-use super::conv::Conv;
-use super::depthwise::{depthwise_conv2d, Depthwise};
-use super::ops::{global_avg_pool, max_pool2d, pointwise_conv, MaxPool};
-use super::weights::{frozen, init_weights_with, record_shapes, trainable_count};
+use crate::batch_norm::BatchNorm2d;
+use crate::conv::Conv;
+use crate::depthwise::{depthwise_conv2d, Depthwise};
+use crate::ops::{global_avg_pool, max_pool2d, pointwise_conv, MaxPool};
+use crate::weights::{frozen, init_weights_with, record_shapes, trainable_count};
 
 /// Per-channel mean DFFD normalises RGB values in [0, 1] with (`Normalize([0.5]*3, [0.5]*3)`).
 pub const STEHOUWER_MEAN: [f32; 3] = [0.5; 3];

@@ -1,6 +1,6 @@
 //! DeepLabv3 variants as data (docs/models.md lists them with parameter counts).
 
-use super::resnet::{BlockKind, ResNetConfig};
+use crate::resnet::{BlockKind, ResNetConfig};
 
 /// Everything that defines a DeepLabv3 network's shape.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -4,11 +4,11 @@
 use candle_core::{Device, Result, Tensor};
 use candle_nn::VarMap;
 
-use super::deeplabv3::DeepLabV3;
-use super::presets::{DeepLabV3Config, PRESETS};
-use super::weights::new_trainable;
-use super::xception::{Xception, XceptionConfig, STEHOUWER_MEAN, STEHOUWER_STD, XCEPTION_PRESETS};
-use super::{IMAGENET_MEAN, IMAGENET_STD};
+use crate::deeplabv3::DeepLabV3;
+use crate::presets::{DeepLabV3Config, PRESETS};
+use crate::weights::new_trainable;
+use crate::xception::{Xception, XceptionConfig, STEHOUWER_MEAN, STEHOUWER_STD, XCEPTION_PRESETS};
+use crate::{IMAGENET_MEAN, IMAGENET_STD};
 
 /// One forward pass in training form: logits, before any sigmoid or softmax.
 #[derive(Clone, Debug)]

@@ -8,9 +8,9 @@
 use candle_core::{Result, Tensor};
 use candle_nn::{ModuleT, VarBuilder};
 
-use super::batch_norm::BatchNorm2d;
-use super::conv::Conv;
-use super::ops::{max_pool2d, MaxPool};
+use crate::batch_norm::BatchNorm2d;
+use crate::conv::Conv;
+use crate::ops::{max_pool2d, MaxPool};
 
 /// The residual block type of a ResNet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -1,6 +1,7 @@
 //! Neural localizers on candle: DeepLabv3 (torchvision-exact, trainable) and FakeLocator's
-//! `deeplabv3` localizer; Xception with DFFD's attention map and the `stehouwer` localizer.
-//! docs/models.md describes the presets and checkpoint formats.
+//! `deeplabv3` localizer; Xception with DFFD's attention map and the `stehouwer` localizer; their
+//! losses, optimiser, weight initialisation and checkpoints. docs/models.md describes the presets
+//! and checkpoint formats; the bundled checkpoints are in `models/checkpoints/`.
 
 mod batch_norm;
 mod conv;

@@ -7,11 +7,11 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use serde_json::{Map as JsonMap, Value};
 
-use super::deeplabv3::DeepLabV3;
-use super::presets::{DeepLabV3Config, PRESETS};
-use super::weights::{checkpoint, checkpoint_file_metadata, checkpoint_metadata, new_seeded};
-use crate::{InputSize, Localizer, LocalizerError, LocalizerInput, Map, Prediction};
+use crate::deeplabv3::DeepLabV3;
+use crate::presets::{DeepLabV3Config, PRESETS};
+use crate::weights::{checkpoint, checkpoint_file_metadata, checkpoint_metadata, new_seeded};
 use localizer_api::params::{suggestion, Params};
+use localizer_api::{InputSize, Localizer, LocalizerError, LocalizerInput, Map, Prediction};
 
 /// ImageNet channel means (RGB) the torchvision backbones were trained with.
 pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
@@ -39,17 +39,17 @@ pub enum Weights {
     Seeded(u64),
 }
 
-/// The bundled DeepLabv3 checkpoint (`models/deeplabv3_synth.safetensors`, written by
+/// The bundled DeepLabv3 checkpoint (`models/checkpoints/deeplabv3_synth.safetensors`, written by
 /// `harness train configs/deeplabv3_synth.yaml`; docs/training.md), compiled in so the
 /// localizer works from any directory without downloads.
 pub static BUNDLED_DEEPLABV3: &[u8] = include_bytes!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../models/deeplabv3_synth.safetensors"
+    "/checkpoints/deeplabv3_synth.safetensors"
 ));
 
 impl Weights {
     /// A VarBuilder over the checkpoint, `None` for a seeded initialisation.
-    pub(super) fn var_builder(
+    pub(crate) fn var_builder(
         &self,
         device: &Device,
     ) -> Result<Option<VarBuilder<'static>>, String> {
@@ -67,7 +67,7 @@ impl Weights {
     }
 
     /// How messages name the weights.
-    pub(super) fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Weights::File(path) => format!("'{}'", path.display()),
             Weights::Bundled(_) => "the bundled checkpoint".into(),
@@ -197,7 +197,7 @@ impl DeepLabV3Localizer {
 }
 
 /// The JSON construction parameters of the candle localizers; absent ones are `None`.
-pub(super) struct NetworkParams {
+pub(crate) struct NetworkParams {
     /// `preset`: given, else the checkpoint's.
     pub preset: Option<String>,
     /// `weights`: a bundled checkpoint, a file, or a seeded initialisation from `seed`.
@@ -296,12 +296,12 @@ impl NetworkParams {
 }
 
 /// Per-image flattened maps and optional per-image scores.
-pub(super) type MapsAndScores = (Vec<Vec<f32>>, Option<Vec<f32>>);
+pub(crate) type MapsAndScores = (Vec<Vec<f32>>, Option<Vec<f32>>);
 
 /// [`Localizer::localize`] for the candle localizers: packs `batch` (images `size`×`size`) with
 /// [`normalized_batch`], runs `predict`, and wraps its maps (each `size`×`size`, flattened) and
 /// scores as predictions; errors name the localizer `name` and the image.
-pub(super) fn localize_with(
+pub(crate) fn localize_with(
     name: &str,
     batch: &[LocalizerInput<'_>],
     size: u32,
