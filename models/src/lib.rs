@@ -1,7 +1,8 @@
 //! Neural localizers on candle: DeepLabv3 (torchvision-exact, trainable) and FakeLocator's
 //! `deeplabv3` localizer; Xception with DFFD's attention map and the `stehouwer` localizer; their
-//! losses, optimiser, weight initialisation and checkpoints. docs/models.md describes the presets
-//! and checkpoint formats; the bundled checkpoints are in `models/checkpoints/`.
+//! losses, optimiser, weight initialisation and checkpoints, and the input normalisation that
+//! training and inference share ([`preprocess`]). docs/models.md describes the presets and
+//! checkpoint formats; the bundled checkpoints are in `models/checkpoints/`.
 
 mod batch_norm;
 mod conv;
@@ -11,6 +12,7 @@ mod localizer;
 pub mod losses;
 pub mod ops;
 pub mod optim;
+pub mod preprocess;
 mod presets;
 pub mod resnet;
 mod stehouwer;

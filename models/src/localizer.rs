@@ -5,9 +5,11 @@ use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
+use image::RgbImage;
 use serde_json::{Map as JsonMap, Value};
 
 use crate::deeplabv3::DeepLabV3;
+use crate::preprocess::to_input_tensor;
 use crate::presets::{DeepLabV3Config, PRESETS};
 use crate::weights::{checkpoint, checkpoint_file_metadata, checkpoint_metadata, new_seeded};
 use localizer_api::params::{suggestion, Params};
@@ -332,33 +334,29 @@ pub(crate) fn localize_with(
         .collect()
 }
 
-/// Packs images (each `size`×`size`) into an `N×3×size×size` tensor, RGB scaled to [0, 1] and
-/// normalised per channel with `(mean, std)`; on failure, the offending image's index and why.
+/// Packs images (each `size`×`size`) into an `N×3×size×size` tensor with
+/// [`to_input_tensor`]; on failure, the offending image's index and why.
 fn normalized_batch(
     batch: &[LocalizerInput<'_>],
     size: u32,
     (mean, std): ([f32; 3], [f32; 3]),
     device: &Device,
 ) -> Result<Tensor, (usize, String)> {
-    let s = size as usize;
-    let mut data = vec![0f32; batch.len() * 3 * s * s];
-    for (n, input) in batch.iter().enumerate() {
-        if input.image.dimensions() != (size, size) {
-            return Err((
-                n,
-                format!(
-                    "image is {:?}, expected {size}×{size} (the harness resizes to input_size)",
-                    input.image.dimensions(),
-                ),
-            ));
-        }
-        for (i, pixel) in input.image.pixels().enumerate() {
-            for c in 0..3 {
-                data[(n * 3 + c) * s * s + i] = (pixel[c] as f32 / 255.0 - mean[c]) / std[c];
-            }
-        }
+    if let Some((n, input)) = batch
+        .iter()
+        .enumerate()
+        .find(|(_, input)| input.image.dimensions() != (size, size))
+    {
+        return Err((
+            n,
+            format!(
+                "image is {:?}, expected {size}×{size} (the harness resizes to input_size)",
+                input.image.dimensions(),
+            ),
+        ));
     }
-    Tensor::from_vec(data, (batch.len(), 3, s, s), device).map_err(|e| (0, e.to_string()))
+    let images: Vec<&RgbImage> = batch.iter().map(|input| input.image).collect();
+    to_input_tensor(&images, mean, std, device).map_err(|e| (0, e.to_string()))
 }
 
 /// `cpu`, `cuda` or `cuda:N` (the latter two need the `cuda` feature).

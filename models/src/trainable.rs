@@ -27,7 +27,8 @@ pub trait TrainableNet {
     /// `train` selects batch statistics, running-statistic updates and dropout.
     fn forward_train(&self, x: &Tensor, train: bool) -> Result<TrainOutput>;
 
-    /// Per-channel (mean, std) that RGB values in [0, 1] are normalised with.
+    /// Per-channel (mean, std) that RGB values in [0, 1] are normalised with (by
+    /// [`crate::preprocess`], in training as in inference).
     fn normalization(&self) -> ([f32; 3], [f32; 3]);
 
     /// Restarts every random stream used in training mode (dropout) from `seed`; the trainer
