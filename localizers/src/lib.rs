@@ -8,11 +8,12 @@ pub use ::models;
 pub use localizer_api::{
     validate_predictions, InputSize, Localizer, LocalizerError, LocalizerInput, Map, Prediction,
 };
+/// The plugin hosts (the `plugin-host` crate).
+pub use plugin_host as plugin;
 
 mod constant;
 mod oracle;
 mod periodicity;
-pub mod plugin;
 mod registry;
 mod resampling;
 mod window_sum;

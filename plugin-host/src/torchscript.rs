@@ -4,8 +4,8 @@
 //! normalisation: put it in the module). Output: maps `[N, 1, H, W]` or `[N, H, W]` in [0,1], or
 //! a tuple `(maps, scores)` with scores `[N]` or `[N, 1]` in [0,1].
 
-use super::batch_label;
-use crate::{InputSize, Localizer, LocalizerError, LocalizerInput, Map, Prediction};
+use crate::batch_label;
+use localizer_api::{InputSize, Localizer, LocalizerError, LocalizerInput, Map, Prediction};
 use std::path::Path;
 use tch::{CModule, Device, IValue, Kind, Tensor};
 

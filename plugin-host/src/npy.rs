@@ -1,6 +1,6 @@
 //! A reader for the 2-D float maps numpy writes with `np.save` (NPY format versions 1–3).
 
-use crate::Map;
+use localizer_api::Map;
 
 /// Parses an NPY file holding a 2-D `float32` or `float64` array (either byte order, C or
 /// Fortran order) into a map of `f32` (`shape = (height, width)`). Values are not range-checked.

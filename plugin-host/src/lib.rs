@@ -1,10 +1,12 @@
-//! Localizers that live outside this crate (SPEC §6 "Plugins", docs/plugins.md): shared
-//! libraries through a versioned C ABI ([`SharedLibraryLocalizer`], optionally isolated in a
-//! child process), programs in any language through the subprocess protocol
-//! ([`SubprocessLocalizer`]), TorchScript files (feature `torch`) and directories of saved
-//! prediction maps ([`SavedMaps`]).
+//! Hosts for localizers that live outside the harness (docs/plugins.md): shared libraries
+//! through a versioned C ABI ([`SharedLibraryLocalizer`], optionally isolated in a child
+//! process, the `localizer-host` program of this crate), programs in any language through the
+//! subprocess protocol ([`SubprocessLocalizer`]), TorchScript files (feature `torch`) and
+//! directories of saved prediction maps ([`SavedMaps`]). [`build`] constructs them by kind from
+//! JSON parameters, as the `localizers` registry does. Depends on `localizer-api` and
+//! `localizer-sdk`, not on candle.
 
-pub(crate) mod build;
+pub mod build;
 mod npy;
 pub mod protocol;
 mod saved_maps;
@@ -14,6 +16,7 @@ mod subprocess;
 #[cfg(feature = "torch")]
 mod torchscript;
 
+pub use build::{build, Kind, HOST_ENV, KINDS};
 pub use npy::read_npy_map;
 pub use saved_maps::{MapFormat, SavedMaps};
 pub use serve::serve;
@@ -22,7 +25,7 @@ pub use subprocess::{SubprocessConfig, SubprocessLocalizer};
 #[cfg(feature = "torch")]
 pub use torchscript::TorchScript;
 
-use crate::LocalizerInput;
+use localizer_api::LocalizerInput;
 
 /// The images of a batch for an error message: "a", "a, b, c" or "a, b, c and 5 more".
 fn batch_label(batch: &[LocalizerInput<'_>]) -> String {

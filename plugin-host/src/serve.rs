@@ -1,11 +1,11 @@
 //! The plugin side of the subprocess protocol for any [`Localizer`]: what `localizer-host` runs
 //! to isolate a shared-library plugin.
 
-use super::protocol::{
+use crate::protocol::{
     read_frame, write_frame, MapHeader, Message, ProtocolError, PROTOCOL_VERSION,
 };
-use crate::{validate_predictions, InputSize, Localizer, LocalizerError, LocalizerInput};
 use image::RgbImage;
+use localizer_api::{validate_predictions, InputSize, Localizer, LocalizerError, LocalizerInput};
 use serde_json::{Map as JsonMap, Value};
 use std::io::{Read, Write};
 

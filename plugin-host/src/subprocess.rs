@@ -1,11 +1,11 @@
 //! `subprocess`: a localizer in another process speaking the subprocess protocol over its
 //! stdin/stdout (docs/plugins.md). Also runs `isolate: true` plugins (in `localizer-host`).
 
-use super::batch_label;
-use super::protocol::{
+use crate::batch_label;
+use crate::protocol::{
     read_frame, write_frame, ImageHeader, Message, ProtocolError, PROTOCOL_VERSION,
 };
-use crate::{InputSize, Localizer, LocalizerError, LocalizerInput, Map, Prediction};
+use localizer_api::{InputSize, Localizer, LocalizerError, LocalizerInput, Map, Prediction};
 use serde_json::{Map as JsonMap, Value};
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, BufWriter};
@@ -374,7 +374,7 @@ impl Localizer for SubprocessLocalizer {
 /// Turns a `result` payload into predictions, checking count and sizes.
 fn decode_maps(
     batch: &[LocalizerInput<'_>],
-    maps: &[super::protocol::MapHeader],
+    maps: &[crate::protocol::MapHeader],
     payload: &[u8],
 ) -> Result<Vec<Prediction>, String> {
     if maps.len() != batch.len() {

@@ -2,7 +2,7 @@
 //! subprocess protocol on stdin/stdout, so that a crash takes down only this process
 //! (`isolate: true`, docs/plugins.md).
 
-use localizers::plugin::{serve, SharedLibraryLocalizer};
+use plugin_host::{serve, SharedLibraryLocalizer};
 use std::path::PathBuf;
 use std::process::ExitCode;
 

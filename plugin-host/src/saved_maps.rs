@@ -1,7 +1,7 @@
 //! `saved_maps`: predictions computed elsewhere and saved as one file per image.
 
-use super::npy::read_npy_map;
-use crate::{InputSize, Localizer, LocalizerError, LocalizerInput, Map, Prediction};
+use crate::npy::read_npy_map;
+use localizer_api::{InputSize, Localizer, LocalizerError, LocalizerInput, Map, Prediction};
 use std::path::{Path, PathBuf};
 
 /// File format of a saved map.

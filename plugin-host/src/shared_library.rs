@@ -1,7 +1,7 @@
 //! `plugin`: a localizer in a shared library speaking the C ABI of `localizer-sdk`.
 
-use super::batch_label;
-use crate::{InputSize, Localizer, LocalizerError, LocalizerInput, Map, Prediction};
+use crate::batch_label;
+use localizer_api::{InputSize, Localizer, LocalizerError, LocalizerInput, Map, Prediction};
 use localizer_sdk::{
     HarnessEntryFn, HarnessImage, HarnessLocalizerV1, HarnessOutput, HARNESS_ABI_VERSION,
     HARNESS_ERROR, HARNESS_OK, HARNESS_PANIC,

@@ -1,17 +1,75 @@
-//! Registry constructors of the plugin kinds, and readers of their non-numeric parameters.
+//! Constructors of the plugin kinds (the localizers registry's `plugin`, `subprocess`,
+//! `torchscript` and `saved_maps` rows), and readers of their non-numeric parameters.
 
-use super::{shared_library, subprocess};
-use super::{MapFormat, SavedMaps, SharedLibraryLocalizer, SubprocessConfig, SubprocessLocalizer};
-use crate::{Localizer, LocalizerError};
-use localizer_api::params::Params;
+use crate::{shared_library, subprocess};
+use crate::{MapFormat, SavedMaps, SharedLibraryLocalizer, SubprocessConfig, SubprocessLocalizer};
+use localizer_api::params::{suggestion, Params};
+use localizer_api::{Localizer, LocalizerError};
 use serde_json::{Map as JsonMap, Value};
 use std::path::{Path, PathBuf};
 
 /// Environment variable naming the `localizer-host` program, overriding the search.
 pub const HOST_ENV: &str = "HARNESS_LOCALIZER_HOST";
 
+/// A plugin kind: its name in suites, the parameters it accepts and its constructor.
+#[derive(Clone, Copy)]
+pub struct Kind {
+    /// Name in suites (the registry's kind).
+    pub name: &'static str,
+    /// The parameter names `build` reads; [`build`] rejects any other before calling it.
+    pub params: &'static [&'static str],
+    /// Builds the localizer from checked parameters.
+    pub build: fn(&Params<'_>) -> Result<Box<dyn Localizer>, LocalizerError>,
+}
+
 /// `plugin`: a shared library, in process or (`isolate`) behind `localizer-host`.
-pub(crate) fn build_plugin(p: &Params<'_>) -> Result<Box<dyn Localizer>, LocalizerError> {
+pub const PLUGIN: Kind = Kind {
+    name: crate::shared_library::KIND,
+    params: &["path", "isolate", "params"],
+    build: build_plugin,
+};
+/// `subprocess`: any program speaking the subprocess protocol.
+pub const SUBPROCESS: Kind = Kind {
+    name: crate::subprocess::KIND,
+    params: &["command", "cwd", "params"],
+    build: build_subprocess,
+};
+/// `torchscript`: a traced or scripted PyTorch module (feature `torch`).
+pub const TORCHSCRIPT: Kind = Kind {
+    name: "torchscript",
+    params: &["path", "input_size", "device"],
+    build: build_torchscript,
+};
+/// `saved_maps`: a directory of maps named after the image ids.
+pub const SAVED_MAPS: Kind = Kind {
+    name: SavedMaps::NAME,
+    params: &["dir", "extension"],
+    build: build_saved_maps,
+};
+/// Every plugin kind, in the registry's order.
+pub const KINDS: [Kind; 4] = [PLUGIN, SUBPROCESS, TORCHSCRIPT, SAVED_MAPS];
+
+/// Builds the plugin kind `kind` (one of [`KINDS`]) with JSON `params`, as the localizers
+/// registry does: [`LocalizerError::Unknown`] for another kind, [`LocalizerError::BadParameter`]
+/// for an unknown, ill-typed or missing parameter.
+pub fn build(
+    kind: &str,
+    params: &JsonMap<String, Value>,
+) -> Result<Box<dyn Localizer>, LocalizerError> {
+    let names = || KINDS.iter().map(|k| k.name);
+    let entry = KINDS
+        .iter()
+        .find(|k| k.name == kind)
+        .ok_or_else(|| LocalizerError::Unknown {
+            name: kind.to_string(),
+            suggestion: suggestion(kind, names()),
+            available: names().collect::<Vec<_>>().join(", "),
+        })?;
+    (entry.build)(&Params::new(entry.name, params, entry.params)?)
+}
+
+/// `plugin`: a shared library, in process or (`isolate`) behind `localizer-host`.
+pub fn build_plugin(p: &Params<'_>) -> Result<Box<dyn Localizer>, LocalizerError> {
     let path = PathBuf::from(required_string(
         p,
         "path",
@@ -47,7 +105,7 @@ pub(crate) fn build_plugin(p: &Params<'_>) -> Result<Box<dyn Localizer>, Localiz
 }
 
 /// `subprocess`: any program speaking the subprocess protocol.
-pub(crate) fn build_subprocess(p: &Params<'_>) -> Result<Box<dyn Localizer>, LocalizerError> {
+pub fn build_subprocess(p: &Params<'_>) -> Result<Box<dyn Localizer>, LocalizerError> {
     let command = match p.raw("command") {
         None => {
             return Err(p.bad(
@@ -85,7 +143,7 @@ pub(crate) fn build_subprocess(p: &Params<'_>) -> Result<Box<dyn Localizer>, Loc
 }
 
 /// `saved_maps`: a directory of maps named after the image ids.
-pub(crate) fn build_saved_maps(p: &Params<'_>) -> Result<Box<dyn Localizer>, LocalizerError> {
+pub fn build_saved_maps(p: &Params<'_>) -> Result<Box<dyn Localizer>, LocalizerError> {
     let dir = required_string(
         p,
         "dir",
@@ -106,7 +164,7 @@ pub(crate) fn build_saved_maps(p: &Params<'_>) -> Result<Box<dyn Localizer>, Loc
 }
 
 /// `torchscript`: a traced or scripted PyTorch module through tch (feature `torch`).
-pub(crate) fn build_torchscript(p: &Params<'_>) -> Result<Box<dyn Localizer>, LocalizerError> {
+pub fn build_torchscript(p: &Params<'_>) -> Result<Box<dyn Localizer>, LocalizerError> {
     let path = required_string(
         p,
         "path",
@@ -142,7 +200,7 @@ fn torchscript(
     device: &str,
 ) -> Result<Box<dyn Localizer>, LocalizerError> {
     Ok(Box::new(
-        super::TorchScript::load(path, input_size, device).map_err(|(param, m)| p.bad(param, m))?,
+        crate::TorchScript::load(path, input_size, device).map_err(|(param, m)| p.bad(param, m))?,
     ))
 }
 
@@ -189,7 +247,7 @@ fn find_host() -> Result<PathBuf, String> {
     }
     candidates.into_iter().find(|c| c.is_file()).ok_or_else(|| {
         format!("isolate needs the `{name}` program, found neither next to this program nor on PATH; \
-                 build it with `cargo build --release -p localizers --bin localizer-host` (it lands \
+                 build it with `cargo build --release -p plugin-host --bin localizer-host` (it lands \
                  next to the harness binary) or set {HOST_ENV} to its path")
     })
 }
