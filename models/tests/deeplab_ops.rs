@@ -1,16 +1,14 @@
 //! The candle replacement ops (bilinear resize, padded max-pool, training BatchNorm, Adam with
 //! coupled L2) against torch 2.13 references and finite-difference gradients.
 
-mod deeplab_common;
-
-use deeplab_common::{floats, gradient_check, max_abs_diff, ops_json, test_values, to_f64};
-use localizers::models::candle_core::{DType, Device, Tensor, Var};
-use localizers::models::candle_nn::{ModuleT, VarBuilder, VarMap};
-use localizers::models::ops::{
+use crate::deeplab_common::{floats, gradient_check, max_abs_diff, ops_json, test_values, to_f64};
+use models::candle_core::{DType, Device, Tensor, Var};
+use models::candle_nn::{ModuleT, VarBuilder, VarMap};
+use models::ops::{
     bilinear_weights, max_pool2d, max_pool2d_composite, pointwise_conv, resize_bilinear, MaxPool,
 };
-use localizers::models::optim::{Adam, AdamParams};
-use localizers::models::BatchNorm2d;
+use models::optim::{Adam, AdamParams};
+use models::BatchNorm2d;
 
 fn tensor(values: Vec<f64>, shape: &[usize]) -> Tensor {
     Tensor::from_vec(values, shape, &Device::Cpu).unwrap()

@@ -1,14 +1,11 @@
 //! `torchscript` (feature `torch`): the traced local-variance module of
 //! tests/fixtures/plugins/make_torchscript.py gives PyTorch's own output and the documented
 //! formula. Run with scripts/ci_torch.sh (installs libtorch 2.13 from PyPI).
-#![cfg(feature = "torch")]
 
-#[path = "common/plugins.rs"]
-mod plugins;
-
-use localizers::plugin::read_npy_map;
-use localizers::{build, InputSize};
-use plugins::*;
+use crate::common::*;
+use localizer_api::InputSize;
+use plugin_host::build;
+use plugin_host::read_npy_map;
 use serde_json::json;
 
 fn fixture(name: &str) -> std::path::PathBuf {

@@ -1,8 +1,8 @@
 //! Training losses against NumPy references (tests/fixtures/losses/make_fixtures.py) and their
 //! gradients against central finite differences.
 
-use localizers::models::candle_core::{DType, Device, Tensor, Var};
-use localizers::models::losses::{classifier_loss, fake_probability, MapLoss, MAP_LOSSES};
+use models::candle_core::{DType, Device, Tensor, Var};
+use models::losses::{classifier_loss, fake_probability, MapLoss, MAP_LOSSES};
 
 fn fixture() -> serde_json::Value {
     let path = concat!(

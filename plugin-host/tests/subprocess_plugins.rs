@@ -1,11 +1,9 @@
 //! `subprocess`: the reference Python client (examples/plugins/python, numpy only) and the
 //! protocol's failure paths. Needs `python3` with numpy on PATH.
 
-#[path = "common/plugins.rs"]
-mod plugins;
-
-use localizers::{build, InputSize, Localizer, LocalizerError};
-use plugins::*;
+use crate::common::*;
+use localizer_api::{InputSize, Localizer, LocalizerError};
+use plugin_host::build;
 use serde_json::{json, Value};
 
 fn python(script_args: Value, params: Value) -> Result<Box<dyn Localizer>, LocalizerError> {

@@ -1,13 +1,11 @@
 //! `saved_maps`: maps written by numpy and Pillow (tests/fixtures/plugins/make_saved_maps.py)
 //! read back exactly; bad files refused with the path and the fix.
 
-#[path = "common/plugins.rs"]
-mod plugins;
-
+use crate::common::*;
 use image::RgbImage;
-use localizers::plugin::read_npy_map;
-use localizers::{build, InputSize, Localizer, LocalizerError, Map};
-use plugins::*;
+use localizer_api::{InputSize, Localizer, LocalizerError, Map};
+use plugin_host::build;
+use plugin_host::read_npy_map;
 use serde_json::{json, Value};
 
 /// The fixture's formula, v(x, y) = ((7x + 13y) mod 101) / 100, on the fixture's 12×9 grid.

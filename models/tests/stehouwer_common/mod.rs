@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use localizers::models::candle_core::{DType, Device, Tensor};
-use localizers::models::candle_nn::VarBuilder;
-use localizers::models::{Xception, XceptionConfig};
+use models::candle_core::{DType, Device, Tensor};
+use models::candle_nn::VarBuilder;
+use models::{Xception, XceptionConfig};
 
 /// tests/fixtures/stehouwer at the workspace root.
 pub fn fixture_dir() -> PathBuf {

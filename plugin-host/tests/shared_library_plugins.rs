@@ -1,15 +1,13 @@
 //! `plugin`: Rust and C shared libraries through the C ABI, in process and isolated.
 
-#[path = "common/plugins.rs"]
-mod plugins;
-
-use localizers::{build, validate_predictions, InputSize, LocalizerError};
-use plugins::*;
+use crate::common::*;
+use localizer_api::{validate_predictions, InputSize, LocalizerError};
+use plugin_host::build;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn variance_plugin(isolate: bool) -> Box<dyn localizers::Localizer> {
+fn variance_plugin(isolate: bool) -> Box<dyn localizer_api::Localizer> {
     let path = plugin_library("variance-plugin");
     build(
         "plugin",
@@ -23,7 +21,7 @@ fn variance_plugin(isolate: bool) -> Box<dyn localizers::Localizer> {
 fn misbehaving(
     params: serde_json::Value,
     isolate: bool,
-) -> Result<Box<dyn localizers::Localizer>, LocalizerError> {
+) -> Result<Box<dyn localizer_api::Localizer>, LocalizerError> {
     let path = plugin_library("misbehaving-plugin");
     build(
         "plugin",

@@ -2,19 +2,16 @@
 //! identical state-dict names, shapes and parameter counts, and the same eval- and
 //! training-mode outputs and gradients when every tensor is filled from the shared formula.
 
-mod deeplab_common;
-mod stehouwer_common;
-
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use localizers::models::candle_core::{DType, Device, Tensor, Var};
-use localizers::models::candle_nn::{loss, ops, VarBuilder, VarMap};
-use localizers::models::optim::{Adam, AdamParams};
-use localizers::models::{Xception, XceptionConfig};
-use stehouwer_common::{
+use crate::stehouwer_common::{
     fixture, flat, floats, formula_input, formula_model, formula_tensors, relative_error,
 };
+use models::candle_core::{DType, Device, Tensor, Var};
+use models::candle_nn::{loss, ops, VarBuilder, VarMap};
+use models::optim::{Adam, AdamParams};
+use models::{Xception, XceptionConfig};
 
 #[test]
 fn state_dict_names_shapes_and_parameter_counts_equal_pytorch() {

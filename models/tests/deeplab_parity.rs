@@ -1,17 +1,13 @@
 //! DeepLabv3 against torchvision 0.28: identical state-dict names and shapes, and the same
 //! eval-mode output when every tensor is filled from the formula in make_fixtures.py.
 
-mod deeplab_common;
-
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
-use deeplab_common::{fixture_dir, formula_input, formula_tensor, read_f32};
-use localizers::models::candle_core::{DType, Device, Tensor};
-use localizers::models::candle_nn::VarBuilder;
-use localizers::models::{
-    checkpoint, parameter_count, state_dict_shapes, DeepLabV3, DeepLabV3Config,
-};
+use crate::deeplab_common::{fixture_dir, formula_input, formula_tensor, read_f32};
+use models::candle_core::{DType, Device, Tensor};
+use models::candle_nn::VarBuilder;
+use models::{checkpoint, parameter_count, state_dict_shapes, DeepLabV3, DeepLabV3Config};
 
 /// torchvision's key → shape map, without the integer `num_batches_tracked` buffers.
 fn torchvision_keys(depth: u32) -> BTreeMap<String, Vec<usize>> {
@@ -178,7 +174,7 @@ fn forward_and_training_step_timing_224() {
         ("resnet18_os16", DeepLabV3Config::resnet18_os16()),
         ("resnet10_os16_w8", DeepLabV3Config::resnet10_os16_w8()),
     ] {
-        let (model, varmap) = localizers::models::new_trainable(config, 0, &Device::Cpu).unwrap();
+        let (model, varmap) = models::new_trainable(config, 0, &Device::Cpu).unwrap();
         let x = formula_input(1, 224, 224);
         for run in 0..2 {
             let start = Instant::now();
@@ -191,11 +187,9 @@ fn forward_and_training_step_timing_224() {
         }
         // One training step at batch 2: forward (batch statistics), backward, Adam.
         let x2 = Tensor::cat(&[x.clone(), x.flip(&[3]).unwrap()], 0).unwrap();
-        let mut adam = localizers::models::optim::Adam::new(
-            varmap.all_vars(),
-            localizers::models::optim::AdamParams::default(),
-        )
-        .unwrap();
+        let mut adam =
+            models::optim::Adam::new(varmap.all_vars(), models::optim::AdamParams::default())
+                .unwrap();
         let start = Instant::now();
         let loss = model
             .forward_t(&x2, true)

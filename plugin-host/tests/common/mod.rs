@@ -1,9 +1,9 @@
 //! Helpers for the plugin tests: building the example plugins, test images, and the
 //! local-variance formula of docs/plugins.md computed directly (the independent reference).
-#![allow(dead_code)] // Each test binary uses a different subset.
+#![allow(dead_code)] // Each test module uses a different subset.
 
 use image::{Rgb, RgbImage};
-use localizers::{LocalizerInput, Map};
+use localizer_api::{LocalizerInput, Map};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Map as JsonMap, Value};

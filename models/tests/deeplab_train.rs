@@ -2,10 +2,10 @@
 //! steps reduce an L1 loss deterministically; saved weights reload into the localizer.
 
 use image::RgbImage;
-use localizers::models::candle_core::{Device, Tensor};
-use localizers::models::optim::{Adam, AdamParams};
-use localizers::models::{new_seeded, new_trainable, DeepLabV3Config, DeepLabV3Localizer, Weights};
-use localizers::{InputSize, Localizer, LocalizerError, LocalizerInput};
+use localizer_api::{InputSize, Localizer, LocalizerError, LocalizerInput};
+use models::candle_core::{Device, Tensor};
+use models::optim::{Adam, AdamParams};
+use models::{new_seeded, new_trainable, DeepLabV3Config, DeepLabV3Localizer, Weights};
 
 /// Four 3×32×32 images (inputs ~N(0,1)-ish) and targets: a bright square is "fake".
 fn batch() -> (Tensor, Tensor) {
@@ -75,15 +75,14 @@ fn train(seed: u64, steps: usize) -> Vec<f32> {
             break;
         }
         // FakeLocator trains map and classifier together; the aux head as torchvision (0.5).
-        let aux = (localizers::models::candle_nn::ops::sigmoid(out.aux.as_ref().unwrap()).unwrap()
-            - &target)
+        let aux = (models::candle_nn::ops::sigmoid(out.aux.as_ref().unwrap()).unwrap() - &target)
             .unwrap()
             .abs()
             .unwrap()
             .mean_all()
             .unwrap();
         let score = out.fake_score().unwrap().unwrap();
-        let bce = localizers::models::candle_nn::loss::binary_cross_entropy_with_logit(
+        let bce = models::candle_nn::loss::binary_cross_entropy_with_logit(
             out.fake_logit.as_ref().unwrap(),
             &labels,
         )
@@ -169,7 +168,7 @@ fn images(n: usize, size: u32) -> Vec<RgbImage> {
 fn localize(
     localizer: &mut DeepLabV3Localizer,
     images: &[RgbImage],
-) -> Vec<localizers::Prediction> {
+) -> Vec<localizer_api::Prediction> {
     let ids: Vec<String> = (0..images.len()).map(|i| format!("img{i}")).collect();
     let inputs: Vec<LocalizerInput> = images
         .iter()
@@ -229,8 +228,8 @@ fn localizer_outputs_sigmoid_maps_and_reloads_saved_weights() {
                 let values: Vec<f32> = (0..3)
                     .flat_map(|c| {
                         img.pixels().map(move |p| {
-                            (p[c] as f32 / 255.0 - localizers::models::IMAGENET_MEAN[c])
-                                / localizers::models::IMAGENET_STD[c]
+                            (p[c] as f32 / 255.0 - models::IMAGENET_MEAN[c])
+                                / models::IMAGENET_STD[c]
                         })
                     })
                     .collect();
@@ -324,7 +323,7 @@ fn localizer_rejects_images_of_the_wrong_size() {
 
 #[test]
 fn default_weights_are_the_bundled_checkpoint_with_its_recorded_preset_and_size() {
-    use localizers::models::{checkpoint_metadata, BUNDLED_DEEPLABV3};
+    use models::{checkpoint_metadata, BUNDLED_DEEPLABV3};
     let recorded = checkpoint_metadata(BUNDLED_DEEPLABV3).unwrap();
     assert_eq!(recorded["harness.kind"], "deeplabv3");
     let size: u32 = recorded["harness.input_size"].parse().unwrap();

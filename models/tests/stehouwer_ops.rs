@@ -1,13 +1,11 @@
 //! The depthwise-convolution custom op against candle's grouped `conv2d` (values and both
 //! gradients) and against central finite differences in f64.
 
-mod deeplab_common;
-
 use std::time::Instant;
 
-use deeplab_common::{gradient_check, max_abs_diff, test_values, to_f64};
-use localizers::models::candle_core::{DType, Device, Result, Tensor, Var};
-use localizers::models::depthwise::{depthwise_conv2d, Depthwise};
+use crate::deeplab_common::{gradient_check, max_abs_diff, test_values, to_f64};
+use models::candle_core::{DType, Device, Result, Tensor, Var};
+use models::depthwise::{depthwise_conv2d, Depthwise};
 
 fn tensor(dims: &[usize], seed: u64) -> Tensor {
     let n = dims.iter().product();

@@ -1,18 +1,15 @@
 //! The `stehouwer` localizer (sigmoid attention map upsampled to the input, softmax fake score)
 //! and the `stehouwer` kind of `build_trainable`.
 
-mod deeplab_common;
-mod stehouwer_common;
-
+use crate::stehouwer_common::flat;
 use image::RgbImage;
-use localizers::models::candle_core::{Device, Tensor};
-use localizers::models::ops::resize_bilinear;
-use localizers::models::{
+use localizer_api::{InputSize, Localizer, LocalizerError, LocalizerInput, Prediction};
+use models::candle_core::{Device, Tensor};
+use models::ops::resize_bilinear;
+use models::{
     build_trainable, ModelSpec, StehouwerLocalizer, Weights, Xception, XceptionConfig,
     STEHOUWER_MEAN, STEHOUWER_STD,
 };
-use localizers::{InputSize, Localizer, LocalizerError, LocalizerInput, Prediction};
-use stehouwer_common::flat;
 
 fn images(n: usize, size: u32) -> Vec<RgbImage> {
     (0..n)
@@ -62,11 +59,11 @@ fn normalised(images: &[RgbImage]) -> Tensor {
 
 #[test]
 fn defaults_to_the_bundled_checkpoint_of_the_cpu_preset_at_its_input_size() {
-    use localizers::models::{checkpoint_metadata, BUNDLED_STEHOUWER};
+    use models::{checkpoint_metadata, BUNDLED_STEHOUWER};
     let recorded = checkpoint_metadata(BUNDLED_STEHOUWER).unwrap();
     assert_eq!(recorded["harness.kind"], "stehouwer");
     assert_eq!(recorded["harness.preset"], "xception_w8");
-    let localizer = localizers::build("stehouwer", &serde_json::Map::new()).unwrap();
+    let localizer = StehouwerLocalizer::build_from_params(&serde_json::Map::new()).unwrap();
     assert_eq!(
         localizer.input_size(),
         InputSize::Fixed {
@@ -75,9 +72,6 @@ fn defaults_to_the_bundled_checkpoint_of_the_cpu_preset_at_its_input_size() {
         }
     );
     assert_eq!(localizer.max_batch(), 8);
-    assert!(localizers::available()
-        .iter()
-        .any(|info| info.name == "stehouwer"));
 }
 
 #[test]
@@ -146,7 +140,7 @@ fn saved_weights_load_and_reproduce_the_trained_network() {
     assert!((p.score.unwrap() - expected).abs() < 1e-6);
     let map = flat(
         &resize_bilinear(
-            &localizers::models::candle_nn::ops::sigmoid(&train.map_logits).unwrap(),
+            &models::candle_nn::ops::sigmoid(&train.map_logits).unwrap(),
             48,
             48,
         )

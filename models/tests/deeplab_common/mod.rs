@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use localizers::models::candle_core::{DType, Device, Result, Tensor, Var};
+use models::candle_core::{DType, Device, Result, Tensor, Var};
 
 /// tests/fixtures/deeplabv3 at the workspace root (written by make_fixtures.py there).
 pub fn fixture_dir() -> PathBuf {
