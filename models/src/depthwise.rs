@@ -1,10 +1,10 @@
 //! Depthwise convolution (`nn.Conv2d(c, c, k, stride, padding, groups=c, bias=False)`) as a CPU
 //! custom op with its own backward.
 //!
-//! candle 0.11 runs `conv2d(.., groups = C)` as C separate convolutions plus a concatenation:
-//! 2.8 s forward+backward for Xception's 8×728×19×19 middle flow, against ~84 ms for direct loops
-//! (docs/research/models_candle.md §3). Each output plane depends on one input plane and one
-//! kernel, so the loops parallelise over planes (forward, input gradient) or channels (weight
+//! candle 0.11 runs `conv2d(.., groups = C)` as C separate convolutions plus a concatenation,
+//! about 30× slower forward+backward for Xception's 8×728×19×19 middle flow than direct loops
+//! (docs/models.md, "Depthwise convolution"). Each output plane depends on one input plane and
+//! one kernel, so the loops parallelise over planes (forward, input gradient) or channels (weight
 //! gradient) with a fixed summation order: results do not depend on the thread count.
 
 use candle_core::backend::BackendStorage;

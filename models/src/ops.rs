@@ -1,6 +1,6 @@
 //! Differentiable replacements for the candle 0.11 ops DeepLabv3 needs but cannot train through
-//! (docs/research/models_candle.md §3): bilinear resizing (no backward in candle) and the ResNet
-//! stem's 3×3 stride-2 padded max-pool (no padding argument, no or a wrong backward).
+//! (docs/models.md, "Training on candle"): bilinear resizing (no backward in candle) and the
+//! ResNet stem's 3×3 stride-2 padded max-pool (no padding argument, no or a wrong backward).
 
 use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp1, DType, Layout, Result, Shape, Tensor};
@@ -266,7 +266,7 @@ fn strided(x: &Tensor, dim: usize, start: usize, count: usize, stride: usize) ->
 
 /// A stride-1, unpadded 1×1 convolution (`weight`: `O×C×1×1`, no bias) of an `N×C×H×W` batch
 /// as one batched matmul; on the CPU this is 2–2.6× faster forward+backward than candle's
-/// im2col `conv2d` (docs/research/models_candle.md §3) and gives the same result.
+/// im2col `conv2d` (docs/models.md) and gives the same result.
 pub fn pointwise_conv(x: &Tensor, weight: &Tensor) -> Result<Tensor> {
     let (n, c, h, w) = x.dims4()?;
     let (o, c_w, kh, kw) = weight.dims4()?;
