@@ -15,7 +15,7 @@
 #   ROUNDS [3]  BATCH [8]  SIZE [224]
 #   SMALL_ITERS [20] SMALL_WARMUP [3]   bundled preset (resnet10_os16_w8)
 #   R50_ITERS [3] R50_WARMUP [1]        resnet50 (several seconds per batch of 8 here)
-#   WEIGHTS [models/deeplabv3_synth.safetensors]
+#   WEIGHTS [models/checkpoints/deeplabv3_synth.safetensors]
 #   LOG [a fresh temporary directory]   where the JSON lines and the dump go
 # Other variables pass through: OMP_WAIT_POLICY=PASSIVE keeps torch's idle OpenMP threads from
 # spinning, which on an oversubscribed machine turns its 2-thread runs from bimodal to steady
@@ -32,7 +32,7 @@ SMALL_ITERS=${SMALL_ITERS:-20}
 SMALL_WARMUP=${SMALL_WARMUP:-3}
 R50_ITERS=${R50_ITERS:-3}
 R50_WARMUP=${R50_WARMUP:-1}
-WEIGHTS=${WEIGHTS:-models/deeplabv3_synth.safetensors}
+WEIGHTS=${WEIGHTS:-models/checkpoints/deeplabv3_synth.safetensors}
 LOG=${LOG:-$(mktemp -d /tmp/bench_cpu_forward.XXXXXX)}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 mkdir -p "$LOG"
@@ -43,7 +43,7 @@ RESULTS="$LOG/results.jsonl"
 # kernel's OOM killer take this benchmark rather than a training sharing the machine.
 echo 1000 >/proc/self/oom_score_adj 2>/dev/null || true
 
-cargo build --release -p localizers --example deeplab_forward
+cargo build --release -p models --example deeplab_forward
 CANDLE="$CARGO_TARGET_DIR/release/examples/deeplab_forward"
 
 echo "# nproc: $(nproc); threads: $THREADS; batch $BATCH, ${SIZE}x$SIZE; rounds: $ROUNDS"

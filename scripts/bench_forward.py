@@ -2,7 +2,7 @@
 """PyTorch eager side of the DeepLabv3 forward benchmarks (docs/benchmarks.md, "DeepLabv3
 forward on the CPU" and "on the GPU"): scripts/bench_cpu_forward.sh and
 scripts/bench_gpu_forward.sh run it interleaved with the `deeplab_forward` example of
-`localizers`.
+the `models` crate (models/examples/deeplab_forward.rs).
 
 Needs torch, torchvision and safetensors (CPU benchmark: torch 2.13 / torchvision 0.28 in a
 virtual environment outside the repository, e.g. /tmp/vt; GPU benchmark: whatever the GPU
@@ -12,9 +12,10 @@ machine has, reported in the output). Models:
   weights_backbone=None, num_classes=1, aux_loss=False)`` (random initialisation; the time does
   not depend on it).
 - ``resnet10_os16_w8``: ``Resnet10Os16W8`` below, written to mirror the Rust preset
-  (``localizers/src/models/{resnet,deeplabv3,presets}.rs``) with the same state-dict names, so
-  ``load_state_dict(strict=True)`` of the bundled ``models/deeplabv3_synth.safetensors`` (which
-  has no ``num_batches_tracked``; the BatchNorms here do not track it) proves the architecture.
+  (``models/src/{resnet,deeplabv3,presets}.rs``) with the same state-dict names, so
+  ``load_state_dict(strict=True)`` of the bundled
+  ``models/checkpoints/deeplabv3_synth.safetensors`` (which has no ``num_batches_tracked``; the
+  BatchNorms here do not track it) proves the architecture.
 
 ``--device cuda`` runs on the GPU; each timed pass then ends with ``torch.cuda.synchronize()``,
 as the example's passes end with candle's device synchronisation. ``--tf32 off`` (default)
@@ -27,7 +28,7 @@ prints the max abs difference of ``out`` (and of the fake logits when ``PATH.fak
 exists).
 
     /tmp/vt/bin/python scripts/bench_cpu_forward.py --preset resnet10_os16_w8 \
-        --weights models/deeplabv3_synth.safetensors --threads 2 --iters 20 --warmup 3
+        --weights models/checkpoints/deeplabv3_synth.safetensors --threads 2 --iters 20 --warmup 3
 """
 
 import argparse

@@ -2,7 +2,7 @@
 # DeepLabv3 forward on an NVIDIA GPU, candle (CUDA build) vs PyTorch eager, same card, same run
 # (docs/benchmarks.md, "DeepLabv3 forward on the GPU").
 #
-#   cargo build --release -p localizers --example deeplab_forward --features cuda  # nvcc, CUDA_COMPUTE_CAP=90
+#   cargo build --release -p models --example deeplab_forward --features cuda  # nvcc, CUDA_COMPUTE_CAP=90
 #   scripts/bench_gpu_forward.sh                                                   # on the GPU machine
 #
 # Checks parity first (bundled preset, batch 8: candle on the GPU against PyTorch on the GPU in
@@ -16,7 +16,7 @@
 #   CANDLE_CUDNN [unset]       a second build of the example with --features cudnn, timed too
 #   PY [python3]                Python with torch (CUDA), torchvision, safetensors
 #   ROUNDS [3]  BATCH [32]  SIZE [224]  ITERS [20]  WARMUP [5]
-#   WEIGHTS [models/deeplabv3_synth.safetensors]
+#   WEIGHTS [models/checkpoints/deeplabv3_synth.safetensors]
 #   CPU_DUMP [unset]            the example's --dump of WEIGHTS on the CPU (batch 8, SIZE)
 #   LOG [a fresh temporary directory]
 # candle's CUDA build links CUDA 13's cudart, cuBLAS, cuRAND and NVRTC dynamically; when the
@@ -31,7 +31,7 @@ BATCH=${BATCH:-32}
 SIZE=${SIZE:-224}
 ITERS=${ITERS:-20}
 WARMUP=${WARMUP:-5}
-WEIGHTS=${WEIGHTS:-models/deeplabv3_synth.safetensors}
+WEIGHTS=${WEIGHTS:-models/checkpoints/deeplabv3_synth.safetensors}
 LOG=${LOG:-$(mktemp -d /tmp/bench_gpu_forward.XXXXXX)}
 mkdir -p "$LOG"
 RESULTS="$LOG/results.jsonl"

@@ -5,7 +5,7 @@
 #   scripts/build_cuda.sh [CUDA_DIR]      # from the workspace root; CUDA_DIR [/opt/cuda13-pip]
 #
 # Installs CUDA 13.0's compiler, headers and libraries from NVIDIA's PyPI wheels into CUDA_DIR
-# (once), then builds `harness` and the `deeplab_forward` example of `localizers` with
+# (once), then builds `harness` and the `deeplab_forward` example of `models` with
 # `--features cuda` for compute capability CUDA_COMPUTE_CAP [90: H100/H200] into
 # CARGO_TARGET_DIR [target-cuda]. With a system CUDA toolkit, plain
 # `cargo build --release -p harness --features localizers/cuda` does the same.
@@ -76,5 +76,5 @@ export LIBRARY_PATH="$CUDA_HOME/lib:$CUDA_HOME/lib/stubs${LIBRARY_PATH:+:$LIBRAR
 export RUSTFLAGS="${RUSTFLAGS:-} -L $CUDA_HOME/lib -L $CUDA_HOME/lib/stubs"
 nvcc --version | tail -n 2
 cargo build --release -p harness --features "localizers/$FEATURE"
-cargo build --release -p localizers --example deeplab_forward --features "$FEATURE"
+cargo build --release -p models --example deeplab_forward --features "$FEATURE"
 echo "built: $CARGO_TARGET_DIR/release/harness, $CARGO_TARGET_DIR/release/examples/deeplab_forward"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds and tests the TorchScript localizer (localizers feature `torch`, tch 0.26) against
-# libtorch 2.13.0 taken from PyPI's torch wheel, installed lean (no cuDNN/cuBLAS wheels: only the
-# two CUDA libraries libtorch_cpu links) into a venv that later runs reuse.
+# Builds and tests the TorchScript localizer (plugin-host feature `torch`, which
+# `localizers/torch` forwards to; tch 0.26) against libtorch 2.13.0 taken from PyPI's torch
+# wheel, installed lean (no cuDNN/cuBLAS wheels: only the two CUDA libraries libtorch_cpu links)
+# into a venv that later runs reuse.
 # Usage: scripts/ci_torch.sh [extra cargo test arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,4 +21,4 @@ TORCH_DIR="$SITE/torch"
 export LIBTORCH="$TORCH_DIR"
 # The test binaries find libtorch at run time here (an rpath in RUSTFLAGS would rebuild everything).
 export LD_LIBRARY_PATH="$TORCH_DIR/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-cargo test -p localizers --features torch "$@"
+cargo test -p plugin-host --features torch "$@"

@@ -1,4 +1,5 @@
-//! Image degradations of the robustness experiments (SPEC §5), on 8-bit RGB images.
+//! Image degradations of the robustness experiments (docs/degradations.md), on 8-bit RGB
+//! images.
 //!
 //! Each degradation reproduces the reference library a Python pipeline would use, so that
 //! scores stay comparable with the FakeLocator paper's setting:

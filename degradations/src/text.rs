@@ -10,8 +10,6 @@ use crate::{Degradation, ResizeFilter, MAX_BLUR_KERNEL};
 const ALLOWED: &str = "jpeg:Q, blur:K, noise:V, lowres:R, lowres:R:DOWN:UP, disorganize";
 /// Degradation names in the order of [`ALLOWED`].
 const NAMES: [&str; 5] = ["jpeg", "blur", "noise", "lowres", "disorganize"];
-/// Smallest Jaro–Winkler similarity for a "did you mean" suggestion (clap uses 0.7 too).
-const SUGGESTION_SIMILARITY: f64 = 0.7;
 
 /// Why a degradation (or resize filter) text was rejected; each message says what is allowed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -80,13 +78,7 @@ fn did_you_mean(suggestion: &Option<&'static str>) -> String {
 
 /// The known word most similar to `word` (case-insensitive), if similar enough.
 fn closest(word: &str, known: &[&'static str]) -> Option<&'static str> {
-    let word = word.to_lowercase();
-    known
-        .iter()
-        .map(|k| (strsim::jaro_winkler(&word, k), *k))
-        .filter(|(score, _)| *score >= SUGGESTION_SIMILARITY)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, k)| k)
+    suggest::closest(word, known.iter().copied())
 }
 
 fn invalid(name: &'static str, value: impl fmt::Display) -> ParseError {
@@ -417,7 +409,13 @@ mod tests {
             "unknown resize filter 'bilinar' (did you mean 'bilinear'?); allowed: nearest, box, \
              bilinear, bicubic, lanczos3"
         );
-        assert!(err("lowres:2:bilinear:cubic").contains("did you mean 'bicubic'?"));
+        assert!(err("lowres:2:bilinear:bicubc").contains("did you mean 'bicubic'?"));
+        // Jaro–Winkler 0.77, below the suggestion threshold: only the list helps.
+        let far = err("lowres:2:bilinear:cubic");
+        assert!(
+            !far.contains("did you mean") && far.contains("bicubic"),
+            "{far}"
+        );
     }
 
     #[test]

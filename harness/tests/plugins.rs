@@ -18,7 +18,7 @@ fn build_plugin() -> PathBuf {
         "-p",
         "misbehaving-plugin",
         "-p",
-        "localizers",
+        "plugin-host",
         "--lib",
         "--bin",
         "localizer-host",

@@ -1,5 +1,5 @@
 //! The committed C header is exactly what cbindgen generates from `src/abi.rs`.
-//! Regenerate with `UPDATE_HEADER=1 cargo test -p localizer-sdk --test header`.
+//! Regenerate with `UPDATE_HEADER=1 cargo test -p localizer-sdk --test integration header`.
 
 use std::path::Path;
 
@@ -23,6 +23,6 @@ fn committed_header_matches_abi() {
     assert!(
         committed == generated,
         "include/harness_localizer.h is stale; regenerate it with \
-         `UPDATE_HEADER=1 cargo test -p localizer-sdk --test header`\n--- generated ---\n{generated}"
+         `UPDATE_HEADER=1 cargo test -p localizer-sdk --test integration header`\n--- generated ---\n{generated}"
     );
 }

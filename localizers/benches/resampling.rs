@@ -1,4 +1,5 @@
-//! Time of the resampling detector on one 224×224 image (SPEC §6 asks < 20 ms, optimised build):
+//! Time of the resampling detector on one 224×224 image (budget < 20 ms, optimised build;
+//! docs/localizers.md "Speed"):
 //! `cargo bench -p localizers --bench resampling`.
 
 #[path = "../tests/common/synth.rs"]

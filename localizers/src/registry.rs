@@ -1,8 +1,8 @@
 //! The built-in localizers by name: one table of constructors, used by `harness list` and suites.
 
 use crate::models::{DeepLabV3Localizer, StehouwerLocalizer};
-use crate::params::{did_you_mean, Params};
 use crate::{plugin, Constant, Localizer, LocalizerError, Oracle, Resampling, ResamplingParams};
+use localizer_api::params::{suggestion, Params};
 use serde_json::{Map as JsonMap, Value};
 
 /// What `harness list` shows about a localizer kind.
@@ -69,48 +69,48 @@ const REGISTRY: &[Entry] = &[
     },
     Entry {
         info: LocalizerInfo {
-            name: "plugin",
+            name: plugin::build::PLUGIN.name,
             description: "a shared library speaking the C ABI of localizer-sdk (docs/plugins.md)",
             params: "path: string, required, the library file; isolate: bool, default false, \
                      run it in a child process so a crash fails only its images; \
                      params: object, default {}, passed to the plugin's create",
         },
-        build: plugin::build::build_plugin,
-        params: &["path", "isolate", "params"],
+        build: plugin::build::PLUGIN.build,
+        params: plugin::build::PLUGIN.params,
     },
     Entry {
         info: LocalizerInfo {
-            name: "subprocess",
+            name: plugin::build::SUBPROCESS.name,
             description: "a program in any language speaking the subprocess protocol \
                           on stdin/stdout (docs/plugins.md)",
             params: "command: array of strings, required, program and arguments; \
                      cwd: string, default the harness's working directory; \
                      params: object, default {}, sent in the handshake",
         },
-        build: plugin::build::build_subprocess,
-        params: &["command", "cwd", "params"],
+        build: plugin::build::SUBPROCESS.build,
+        params: plugin::build::SUBPROCESS.params,
     },
     Entry {
         info: LocalizerInfo {
-            name: "torchscript",
+            name: plugin::build::TORCHSCRIPT.name,
             description: "a traced or scripted PyTorch module through libtorch \
                           (build feature `torch`)",
             params: "path: string, required, the .pt file; input_size: [width, height] px, \
                      default native; device: string, default \"cpu\", or \"cuda\" / a numbered GPU \
                      as PyTorch writes it",
         },
-        build: plugin::build::build_torchscript,
-        params: &["path", "input_size", "device"],
+        build: plugin::build::TORCHSCRIPT.build,
+        params: plugin::build::TORCHSCRIPT.params,
     },
     Entry {
         info: LocalizerInfo {
-            name: plugin::SavedMaps::NAME,
+            name: plugin::build::SAVED_MAPS.name,
             description: "predictions saved beforehand, one <image id>.png or .npy per image",
             params: "dir: string, required, the directory; extension: \"png\" or \"npy\", \
                      default whichever exists",
         },
-        build: plugin::build::build_saved_maps,
-        params: &["dir", "extension"],
+        build: plugin::build::SAVED_MAPS.build,
+        params: plugin::build::SAVED_MAPS.params,
     },
     Entry {
         info: LocalizerInfo {
@@ -175,7 +175,7 @@ pub fn build(
             let names = || REGISTRY.iter().map(|e| e.info.name);
             LocalizerError::Unknown {
                 name: kind.to_string(),
-                suggestion: did_you_mean(kind, names()),
+                suggestion: suggestion(kind, names()),
                 available: names().collect::<Vec<_>>().join(", "),
             }
         })?;

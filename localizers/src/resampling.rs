@@ -1,4 +1,4 @@
-//! `resampling`: a training-free detector of upsampling traces (SPEC §6).
+//! `resampling`: a training-free detector of upsampling traces (docs/localizers.md).
 //!
 //! References: A. C. Gallagher, "Detection of linear and cubic interpolation in JPEG compressed
 //! images", CRV 2005; A. C. Popescu and H. Farid, "Exposing digital forgeries by detecting traces

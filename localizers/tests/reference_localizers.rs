@@ -1,9 +1,9 @@
-//! `oracle`, `constant`, the registry and output validation.
+//! `oracle`, `constant` and the registry (output validation: localizer-api/tests/validate.rs).
 
 use image::{Luma, RgbImage};
 use localizers::{
     available, build, validate_predictions, Constant, InputSize, Localizer, LocalizerError,
-    LocalizerInput, Map, Oracle, Prediction,
+    LocalizerInput, Map, Oracle,
 };
 use serde_json::{json, Map as JsonMap, Value};
 
@@ -211,88 +211,17 @@ fn available_lists_every_buildable_kind() {
     }
 }
 
-fn prediction(w: u32, h: u32, value: f32, score: Option<f32>) -> Prediction {
-    Prediction {
-        map: Map::from_pixel(w, h, Luma([value])),
-        score,
-    }
-}
-
 #[test]
-fn validation_accepts_a_correct_batch() {
-    let image = RgbImage::new(4, 3);
-    let batch = [LocalizerInput {
-        id: "a",
-        image: &image,
-        ground_truth: None,
-    }; 2];
-    let predictions = [
-        prediction(4, 3, 0.0, None),
-        prediction(4, 3, 1.0, Some(1.0)),
-    ];
-    validate_predictions("m", &batch, &predictions).unwrap();
-}
-
-#[test]
-fn validation_names_the_specific_problem() {
-    let image = RgbImage::new(4, 3);
-    let batch = [
-        LocalizerInput {
-            id: "first",
-            image: &image,
-            ground_truth: None,
-        },
-        LocalizerInput {
-            id: "second",
-            image: &image,
-            ground_truth: None,
-        },
-    ];
-    let good = || prediction(4, 3, 0.5, Some(0.5));
-    let check = |predictions: Vec<Prediction>, wanted: &[&str]| {
-        let e = validate_predictions("mynet", &batch, &predictions).unwrap_err();
-        assert!(matches!(e, LocalizerError::InvalidOutput { .. }));
-        let msg = e.to_string();
-        for w in wanted.iter().chain(&["'mynet'"]) {
-            assert!(msg.contains(w), "{msg:?} lacks {w:?}");
+fn registry_builds_the_bundled_stehouwer_at_its_input_size() {
+    // The localizer itself is tested in models/tests/stehouwer_localizer.rs.
+    let localizer = build("stehouwer", &JsonMap::new()).unwrap();
+    assert_eq!(
+        localizer.input_size(),
+        InputSize::Fixed {
+            width: 160,
+            height: 160
         }
-    };
-    check(
-        vec![good()],
-        &["'second'", "returned 1 predictions for a batch of 2"],
     );
-    check(
-        vec![good(), good(), good()],
-        &["returned 3 predictions for a batch of 2"],
-    );
-    check(
-        vec![good(), prediction(3, 4, 0.5, None)],
-        &["'second'", "map is 3×4", "input image is 4×3"],
-    );
-
-    let mut nan = good();
-    nan.map.put_pixel(2, 1, Luma([f32::NAN]));
-    check(
-        vec![nan, good()],
-        &["'first'", "NaN", "(x=2, y=1)", "not finite"],
-    );
-    let mut high = good();
-    high.map.put_pixel(3, 2, Luma([1.5]));
-    high.map.put_pixel(0, 0, Luma([-0.25]));
-    check(
-        vec![good(), high],
-        &["'second'", "-0.25", "(x=0, y=0)", "outside [0,1]"],
-    );
-    let mut inf = good();
-    inf.map.put_pixel(1, 0, Luma([f32::INFINITY]));
-    check(vec![inf, good()], &["inf", "(x=1, y=0)", "not finite"]);
-
-    check(
-        vec![good(), prediction(4, 3, 0.5, Some(f32::NAN))],
-        &["'second'", "score NaN", "not finite"],
-    );
-    check(
-        vec![prediction(4, 3, 0.5, Some(1.01)), good()],
-        &["'first'", "score 1.01", "outside [0,1]"],
-    );
+    assert_eq!(localizer.max_batch(), 8);
+    assert!(available().iter().any(|info| info.name == "stehouwer"));
 }

@@ -1,10 +1,7 @@
-//! The resampling-trace detector on synthetic partial manipulations (see tests/common/synth.rs).
+//! The resampling-trace detector on synthetic partial manipulations (see common/synth.rs).
 
-#[path = "common/synth.rs"]
-mod synth;
-
+use crate::common::synth::{self, Upsampler, ALL_UPSAMPLERS};
 use localizers::{validate_predictions, Localizer, LocalizerInput, Resampling};
-use synth::{Upsampler, ALL_UPSAMPLERS};
 
 const SIZE: usize = 192;
 const FINE_NOISE: f32 = 2.5;
@@ -123,7 +120,8 @@ fn empty_image_is_an_error_not_a_panic() {
 }
 
 /// Prints the sensitivity table of docs/localizers.md:
-/// `cargo test -p localizers --release --test resampling -- --ignored --nocapture`.
+/// `cargo test -p localizers --release --test integration resampling::sensitivity_table --
+/// --ignored --nocapture`.
 #[test]
 #[ignore = "measurement, prints a table"]
 fn sensitivity_table() {

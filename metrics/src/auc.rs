@@ -1,4 +1,4 @@
-//! Tie-aware ROC AUC (SPEC §4): pixel AUC of a map against the binarised ground truth, and
+//! Tie-aware ROC AUC: pixel AUC of a map against the binarised ground truth, and
 //! image-level AUC of fake scores.
 //!
 //! Maps are multiples of 1/255, so ties are everywhere. The AUC is the Mann–Whitney statistic

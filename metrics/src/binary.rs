@@ -1,4 +1,4 @@
-//! F1 and IoU of the binarised maps (SPEC §4, beyond the paper, for localization benchmarks).
+//! F1 and IoU of the binarised maps (beyond the paper, for localization benchmarks).
 
 use crate::error::{check_pair, check_threshold, MetricError};
 use crate::pair::PairSums;
@@ -13,8 +13,8 @@ pub const DEFAULT_TAU: f32 = DEFAULT_GT_THRESHOLD;
 
 /// Default threshold that binarises the ground truth: pixel is "manipulated" when gt > 0.1.
 ///
-/// GT values are `Gray(|X − X'|)/255` (SPEC §2), so every generator leaves small non-zero
-/// differences everywhere it reconstructs the image; 0.1 ≈ 25 gray levels ignores that
+/// GT values are `Gray(|X − X'|)/255` (paper eq. 2, docs/data.md), so every generator leaves small
+/// non-zero differences everywhere it reconstructs the image; 0.1 ≈ 25 gray levels ignores that
 /// reconstruction noise and keeps the edited region.
 pub const DEFAULT_GT_THRESHOLD: f32 = 0.1;
 
@@ -32,7 +32,7 @@ pub struct BinaryScores {
 /// Empty cases: when neither map has a positive pixel (TP + FP + FN = 0) both scores are 1, since
 /// the prediction agrees exactly with an empty ground truth; an empty GT with any predicted pixel,
 /// or a non-empty GT with an empty prediction, scores 0. The harness averages these metrics over
-/// fake images only (SPEC §4), where an empty GT is rare.
+/// fake images only, where an empty GT is rare.
 ///
 /// Errors: size mismatch, empty maps, a non-finite pixel, or a non-finite threshold.
 pub fn f1_iou(

@@ -1,4 +1,4 @@
-//! Aggregation over images (SPEC §4 "Aggregation" and "γ"): means with a seeded percentile
+//! Aggregation over images: means with a seeded percentile
 //! bootstrap confidence interval, paired differences, and the robustness ratio γ.
 //!
 //! Resampling: one ChaCha8 stream seeded with [`Bootstrap::seed`]; each of the
@@ -78,7 +78,7 @@ impl Bootstrap {
         self.summarize(&differences)
     }
 
-    /// The robustness ratio γ = `scale · mean(num) / mean(den)` (SPEC §4, `scale` = 100 for a
+    /// The robustness ratio γ = `scale · mean(num) / mean(den)` (`scale` = 100 for a
     /// percentage, `num` = a degraded level, `den` = clean, on the same images), with a paired
     /// bootstrap CI. Resamples whose `den` sums to zero are skipped.
     ///

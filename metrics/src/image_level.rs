@@ -1,4 +1,4 @@
-//! Image-level detection (SPEC §4 "ACC"): the fake score of a map and the accuracy of scores.
+//! Image-level detection (ACC): the fake score of a map and the accuracy of scores.
 
 use crate::error::{check_same_len, check_threshold, check_values, MetricError};
 use crate::Map;
@@ -29,7 +29,7 @@ pub fn map_fake_score(map: &Map) -> f64 {
 }
 
 /// Image-level accuracy: the share of images whose prediction (`score >= threshold` ⇒ fake)
-/// matches `is_fake`, in [0, 1]. The SPEC's threshold is 0.5.
+/// matches `is_fake`, in [0, 1]. The harness's threshold is 0.5.
 ///
 /// Errors: empty or differently sized inputs, a non-finite score (naming its index), or a
 /// non-finite threshold.

@@ -1,4 +1,4 @@
-//! Per-image metrics for real-numbered fake-region maps (SPEC §4) and their aggregation.
+//! Per-image metrics for real-numbered fake-region maps and their aggregation.
 //!
 //! Per image: [`coss`], [`psnr`], [`ssim`] (the paper's metrics), and [`pixel_auc`], [`f1_iou`]
 //! (localization benchmarks), or all at once with [`segmentation_scores`]. Per data set:

@@ -1,4 +1,4 @@
-//! All per-image segmentation metrics of SPEC §4 at once.
+//! All per-image segmentation metrics at once.
 
 use crate::auc::pixel_auc_checked;
 use crate::binary::binary_from;

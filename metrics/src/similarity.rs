@@ -1,4 +1,4 @@
-//! COSS and PSNR (SPEC §4): continuous-map similarity of the predicted map to the ground truth.
+//! COSS and PSNR: continuous-map similarity of the predicted map to the ground truth.
 
 use crate::binary::{DEFAULT_GT_THRESHOLD, DEFAULT_TAU};
 use crate::error::{check_pair, MetricError};

@@ -1,5 +1,5 @@
 //! SSIM (Wang et al. 2004), exactly as `skimage.metrics.structural_similarity(gaussian_weights=True,
-//! sigma=1.5, use_sample_covariance=False, data_range=1)` (SPEC §4).
+//! sigma=1.5, use_sample_covariance=False, data_range=1)`.
 //!
 //! scikit-image filters the whole image with reflected borders, then drops a 5-pixel border of
 //! the SSIM map before averaging, which leaves exactly the windows fully inside the image. So

@@ -51,15 +51,8 @@ pub fn load_example(
     .map_err(DatasetError::GroundTruth)?;
     let s = shapes.input;
     let rgb = data::resize_rgb(&loaded.fake, s, s);
-    let plane = (s * s) as usize;
-    let mut input = vec![0f32; 3 * plane];
-    for (i, pixel) in rgb.pixels().enumerate() {
-        for c in 0..3 {
-            input[c * plane + i] = (pixel[c] as f32 / 255.0 - shapes.mean[c]) / shapes.std[c];
-        }
-    }
     Ok(Example {
-        input,
+        input: localizers::models::preprocess::normalize(&rgb, shapes.mean, shapes.std),
         // Area filter: the mean ground truth of each map cell (PIL's antialiased bilinear,
         // which Stehouwer et al. used for 19×19, averages similarly).
         target: data::resize_map_area(&gt, shapes.map.0, shapes.map.1),

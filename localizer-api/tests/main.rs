@@ -1,0 +1,4 @@
+//! The integration tests of `localizer-api`, in one binary
+//! (`cargo test -p localizer-api --test integration`).
+
+mod validate;

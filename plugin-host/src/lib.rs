@@ -1,0 +1,39 @@
+//! Hosts for localizers that live outside the harness (docs/plugins.md): shared libraries
+//! through a versioned C ABI ([`SharedLibraryLocalizer`], optionally isolated in a child
+//! process, the `localizer-host` program of this crate), programs in any language through the
+//! subprocess protocol ([`SubprocessLocalizer`]), TorchScript files (feature `torch`) and
+//! directories of saved prediction maps ([`SavedMaps`]). [`build`] constructs them by kind from
+//! JSON parameters, as the `localizers` registry does. Depends on `localizer-api` and
+//! `localizer-sdk`, not on candle.
+
+pub mod build;
+mod npy;
+pub mod protocol;
+mod saved_maps;
+mod serve;
+mod shared_library;
+mod subprocess;
+#[cfg(feature = "torch")]
+mod torchscript;
+
+pub use build::{build, Kind, HOST_ENV, KINDS};
+pub use npy::read_npy_map;
+pub use saved_maps::{MapFormat, SavedMaps};
+pub use serve::serve;
+pub use shared_library::SharedLibraryLocalizer;
+pub use subprocess::{SubprocessConfig, SubprocessLocalizer};
+#[cfg(feature = "torch")]
+pub use torchscript::TorchScript;
+
+use localizer_api::LocalizerInput;
+
+/// The images of a batch for an error message: "a", "a, b, c" or "a, b, c and 5 more".
+fn batch_label(batch: &[LocalizerInput<'_>]) -> String {
+    const SHOWN: usize = 3;
+    let ids: Vec<&str> = batch.iter().take(SHOWN).map(|input| input.id).collect();
+    match batch.len() {
+        0 => "<empty batch>".to_string(),
+        n if n <= SHOWN => ids.join(", "),
+        n => format!("{} and {} more", ids.join(", "), n - SHOWN),
+    }
+}
