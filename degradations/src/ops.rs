@@ -76,7 +76,10 @@ mod tests {
 
     #[test]
     fn every_operation_parses_and_names_itself() {
-        for (op, text) in OPS.iter().zip(["jpeg:50", "blur:5", "noise:4", "lowres:2", "disorganize"]) {
+        for (op, text) in
+            OPS.iter()
+                .zip(["jpeg:50", "blur:5", "noise:4", "lowres:2", "disorganize"])
+        {
             let d: Degradation = text.parse().unwrap();
             assert_eq!(d.name(), op.name);
             assert!(op.form.starts_with(op.name));
@@ -85,11 +88,15 @@ mod tests {
 
     #[test]
     fn identity_levels_change_nothing() {
-        let img = image::RgbImage::from_fn(16, 16, |x, y| image::Rgb([(x * 13) as u8, (y * 7) as u8, 90]));
+        let img = image::RgbImage::from_fn(16, 16, |x, y| {
+            image::Rgb([(x * 13) as u8, (y * 7) as u8, 90])
+        });
         for op in OPS.iter().filter(|op| op.identity_level.is_some()) {
             let level = op.identity_level.unwrap();
             let d = match op.name {
-                "blur" => Degradation::Blur { kernel: level as u32 },
+                "blur" => Degradation::Blur {
+                    kernel: level as u32,
+                },
                 "noise" => Degradation::Noise { variance: level },
                 "lowres" => Degradation::lowres(level),
                 other => panic!("no identity check for {other}"),

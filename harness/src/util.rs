@@ -1,4 +1,4 @@
-//! Small helpers every module uses: atomic file writes, progress on stderr, did-you-mean.
+//! Small helpers every module uses: atomic file writes and progress on stderr.
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -24,17 +24,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
-}
-
-/// " (did you mean 'x'?)" when a candidate is close to `word`.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
-    candidates
-        .into_iter()
-        .map(|c| (strsim::jaro_winkler(word, c), c))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| format!(" (did you mean '{c}'?)"))
-        .unwrap_or_default()
 }
 
 /// Progress of a long step on stderr: an indicatif bar on a terminal; when stderr is a file or

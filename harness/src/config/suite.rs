@@ -12,7 +12,7 @@ use super::training::{self, TrainConfig};
 use super::yaml::{check_header, err_at, parse_yaml, read_text, short_hash, ConfigError};
 use crate::data::synth;
 use crate::data::{DataConfig, GroundTruthPolicy, SourceKind, Split};
-use crate::util::did_you_mean;
+use suggest::did_you_mean;
 
 /// The only suite schema version.
 pub const SCHEMA_VERSION: u32 = 1;

@@ -12,7 +12,7 @@ use super::schema::DataSpec;
 use super::suite::resolve_data;
 use super::yaml::{check_header, err_at, parse_yaml, read_text, short_hash, ConfigError};
 use crate::data::{DataConfig, Split};
-use crate::util::did_you_mean;
+use suggest::did_you_mean;
 
 /// Files of a training directory.
 pub const BEST_WEIGHTS: &str = "best.safetensors";

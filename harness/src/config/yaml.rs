@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_saphyr::Spanned;
 
-use crate::util::did_you_mean;
+use suggest::did_you_mean;
 
 /// A configuration problem (suite or training config), located in the file when possible.
 #[derive(Debug, thiserror::Error)]

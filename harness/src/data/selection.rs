@@ -288,7 +288,7 @@ fn check_filters(cfg: &DataConfig, manifest: &Manifest) -> Result<(), DatasetErr
                 return Err(DatasetError::Selection(format!(
                     "{}: the suite asks for {what} '{name}'{} but the manifest has only: {}",
                     manifest.path.display(),
-                    crate::util::did_you_mean(name, names.iter().copied()),
+                    suggest::did_you_mean(name, names.iter().copied()),
                     names.join(", ")
                 )));
             }
