@@ -251,3 +251,30 @@ fn list_shows_the_photo_source() {
     );
     assert!(out.contains("brightness, color, contrast, smooth, paste, entire"));
 }
+
+#[test]
+fn real_photos_suite_selects_the_whole_heldout_set_of_test_photographs() {
+    let suite = harness::config::Suite::load(&workspace().join("suites/real_photos.yaml")).unwrap();
+    let names: Vec<&str> = suite.localizers.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["deeplabv3", "stehouwer", "resampling", "constant", "oracle"]
+    );
+    let keys: Vec<&str> = suite.conditions.iter().map(|c| c.key.as_str()).collect();
+    assert_eq!(keys, ["clean", "jpeg:90", "jpeg:70", "jpeg:50", "lowres:2"]);
+    let data = harness::data::Dataset::open(&suite.data).unwrap();
+    let summary = data.summary();
+    assert_eq!(
+        (summary.images, summary.fakes, summary.reals),
+        (142, 100, 42)
+    );
+    // Every held-out image comes from a photograph of the test split, never train or val.
+    let table = harness::data::photos::photos().unwrap();
+    for image in &data.images {
+        let photo = table
+            .iter()
+            .find(|p| image.id.starts_with(&format!("{}_", p.id)))
+            .unwrap_or_else(|| panic!("{}: no photograph", image.id));
+        assert_eq!(photo.split, harness::data::Split::Test, "{}", image.id);
+    }
+}
