@@ -282,9 +282,9 @@ fn selective_generators_change_only_the_soft_region() {
 }
 
 #[test]
-fn the_edit_itself_changes_the_image_beyond_reconstruction() {
-    // The same crop, generator and draws with and without the edit: the edit adds a visible
-    // change inside the region (so `property` means something, not only the decoder's trace).
+fn every_edit_leaves_a_visible_difference_in_its_region() {
+    // Mean eq. 2 ground truth inside the edited region above 3 gray levels for every edit, on a
+    // validation photograph through a selective bilinear decoder.
     let cfg = PhotoConfig {
         size: 128,
         ..small()
