@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::config::{Condition, Suite, TrainConfig};
+use crate::data::photos::{self, PhotoConfig};
 use crate::data::synth::{self, SynthConfig};
 use crate::data::{self, DataError, DatasetError, Split};
 use crate::report::tables;
@@ -241,6 +242,33 @@ pub fn synth(
     Ok(())
 }
 
+/// `harness synth --source photos`.
+pub fn synth_photos(
+    out: &Path,
+    splits: &[Split],
+    count: Option<usize>,
+    seed: u64,
+    size: u32,
+    crops_per_photo: Option<u32>,
+) -> Result<(), CommandError> {
+    let cfg = PhotoConfig {
+        seed,
+        size,
+        crops_per_photo: crops_per_photo.unwrap_or(photos::DEFAULT_CROPS_PER_PHOTO),
+    };
+    cfg.validate()
+        .map_err(|e| CommandError::config(format!("--size/--crops-per-photo: {e}")))?;
+    let splits = if splits.is_empty() {
+        vec![Split::Train, Split::Val, Split::Test]
+    } else {
+        splits.to_vec()
+    };
+    let manifest =
+        photos::write_dataset(&cfg, out, &splits, count).map_err(CommandError::runtime)?;
+    println!("wrote {}", manifest.display());
+    Ok(())
+}
+
 /// `harness list`.
 pub fn list() {
     println!("Localizers (suite `localizers:` entries, `harness predict --localizer`):");
@@ -265,6 +293,19 @@ pub fn list() {
         "\nSynthetic properties (suite `data.properties`): {}, entire",
         synth::PROPERTIES.join(", ")
     );
+    match photos::photos() {
+        Ok(table) => println!(
+            "\nReal-photo source (`data: {{source: photos}}`, docs/photos.md): {} photographs \
+             ({} train, {} val, {} test), manipulated by the generators above.\n  \
+             Edits (suite `data.properties`): {}, entire",
+            table.len(),
+            table.iter().filter(|p| p.split == Split::Train).count(),
+            table.iter().filter(|p| p.split == Split::Val).count(),
+            table.iter().filter(|p| p.split == Split::Test).count(),
+            photos::EDITS.join(", ")
+        ),
+        Err(e) => println!("\nReal-photo source: unavailable ({e})"),
+    }
     if let Ok(entries) = std::fs::read_dir("suites") {
         let mut suites: Vec<String> = entries
             .filter_map(|e| e.ok())

@@ -86,10 +86,15 @@ enum Command {
         #[arg(long, value_name = "DIR", conflicts_with = "fresh")]
         extend_from: Option<PathBuf>,
     },
-    /// Write the synthetic benchmark as PNGs plus a manifest.csv.
+    /// Write the synthetic benchmark (or the real-photo source) as PNGs, ground-truth maps and
+    /// a manifest.csv.
     Synth {
         #[arg(long)]
         out: PathBuf,
+        /// Which embedded source to export: the procedural faces, or the real photographs
+        /// manipulated by the same generators (docs/photos.md).
+        #[arg(long, value_enum, default_value_t = SynthSource::Synth)]
+        source: SynthSource,
         /// Split(s) to write (train, val, test); default all.
         #[arg(long = "split")]
         splits: Vec<Split>,
@@ -98,9 +103,12 @@ enum Command {
         count: Option<usize>,
         #[arg(long, default_value_t = 0)]
         seed: u64,
-        /// Image side in pixels.
+        /// Image side in pixels (photos: the crop side, at most 320).
         #[arg(long, default_value_t = 224)]
         size: u32,
+        /// --source photos only: crops per photograph.
+        #[arg(long)]
+        crops_per_photo: Option<u32>,
     },
     /// List localizers, degradations, generators, properties and suites.
     List,
@@ -176,6 +184,15 @@ enum Command {
     },
 }
 
+/// `harness synth --source`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SynthSource {
+    /// The embedded synthetic benchmark (procedural faces).
+    Synth,
+    /// The embedded real photographs.
+    Photos,
+}
+
 fn parse_param(s: &str) -> Result<(String, String), String> {
     s.split_once('=')
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -242,11 +259,21 @@ fn main() -> ExitCode {
         ),
         Command::Synth {
             out,
+            source,
             splits,
             count,
             seed,
             size,
-        } => commands::synth(&out, &splits, count, seed, size),
+            crops_per_photo,
+        } => match source {
+            SynthSource::Synth if crops_per_photo.is_some() => Err(CommandError::config(
+                "--crops-per-photo is only used with --source photos",
+            )),
+            SynthSource::Synth => commands::synth(&out, &splits, count, seed, size),
+            SynthSource::Photos => {
+                commands::synth_photos(&out, &splits, count, seed, size, crops_per_photo)
+            }
+        },
         Command::List => {
             commands::list();
             Ok(())

@@ -5,6 +5,7 @@ mod common;
 
 mod bad_input;
 mod gate;
+mod photos;
 mod plugins;
 mod run_suite;
 mod scale_out;

@@ -50,9 +50,15 @@ pub struct DataSpec {
     /// Real images (for image-level ACC/AUC); 0 skips the image-level metrics.
     pub reals: Option<u32>,
     /// Seed of the synthetic benchmark (source: synth).
-    pub synth_seed: Option<u64>,
+    pub synth_seed: Option<Spanned<u64>>,
     /// Image side of the synthetic benchmark (source: synth).
     pub synth_size: Option<Spanned<u32>>,
+    /// Seed of the crop offsets and manipulations (source: photos).
+    pub photo_seed: Option<Spanned<u64>>,
+    /// Side of the photo crops, at most 320 (source: photos).
+    pub photo_size: Option<Spanned<u32>>,
+    /// Crops per photograph (source: photos).
+    pub crops_per_photo: Option<Spanned<u32>>,
 }
 
 /// The `evaluation:` section.

@@ -10,6 +10,7 @@ use serde_saphyr::Spanned;
 use super::schema::{self, LocalizerEntry, SuiteFile};
 use super::training::{self, TrainConfig};
 use super::yaml::{check_header, err_at, parse_yaml, read_text, short_hash, ConfigError};
+use crate::data::photos::{self, PhotoConfig};
 use crate::data::synth;
 use crate::data::{DataConfig, GroundTruthPolicy, SourceKind, Split};
 use suggest::did_you_mean;
@@ -307,14 +308,32 @@ pub(crate) fn resolve_data(path: &Path, data: schema::DataSpec) -> Result<DataCo
             }
             Some(p)
         }
-        (SourceKind::Synth, Some(m)) => {
+        (SourceKind::Synth | SourceKind::Photos, Some(m)) => {
             return Err(err_at(
                 path,
                 m,
                 "data.manifest is only used with 'source: manifest'",
             ))
         }
-        (SourceKind::Synth, None) => None,
+        (SourceKind::Synth | SourceKind::Photos, None) => None,
+    };
+    // Keys of one generated source given with another: say so at the key.
+    if data.source != SourceKind::Photos {
+        only_with(path, data.photo_seed.as_ref(), "photo_seed", "photos")?;
+        only_with(path, data.photo_size.as_ref(), "photo_size", "photos")?;
+        only_with(
+            path,
+            data.crops_per_photo.as_ref(),
+            "crops_per_photo",
+            "photos",
+        )?;
+    } else {
+        only_with(path, data.synth_seed.as_ref(), "synth_seed", "synth")?;
+        only_with(path, data.synth_size.as_ref(), "synth_size", "synth")?;
+    }
+    let photo_config = match data.source {
+        SourceKind::Photos => Some(resolve_photos(path, &data)?),
+        _ => None,
     };
     let (generators, properties) = match data.source {
         SourceKind::Synth => {
@@ -324,6 +343,15 @@ pub(crate) fn resolve_data(path: &Path, data: schema::DataSpec) -> Result<DataCo
             (
                 names_in(path, "generator", data.generators, &gens)?,
                 names_in(path, "property", data.properties, &props)?,
+            )
+        }
+        SourceKind::Photos => {
+            let gens: Vec<&str> = synth::generators().iter().map(|g| g.name).collect();
+            let mut edits: Vec<&str> = photos::EDITS.to_vec();
+            edits.push("entire");
+            (
+                names_in(path, "generator", data.generators, &gens)?,
+                names_in(path, "photo edit (property)", data.properties, &edits)?,
             )
         }
         // Checked against the manifest's contents when the data is opened.
@@ -367,8 +395,50 @@ pub(crate) fn resolve_data(path: &Path, data: schema::DataSpec) -> Result<DataCo
         properties,
         fakes_per_category: fakes.0,
         reals: data.reals.unwrap_or(0),
-        synth_seed: data.synth_seed.unwrap_or(0),
+        synth_seed: data.synth_seed.map(|s| s.value).unwrap_or(0),
         synth_size,
+        photos: photo_config,
+    })
+}
+
+/// An error at `key` when it is given with a source that does not use it.
+fn only_with<T>(
+    path: &Path,
+    key: Option<&Spanned<T>>,
+    name: &str,
+    source: &str,
+) -> Result<(), ConfigError> {
+    match key {
+        Some(k) => Err(err_at(
+            path,
+            k,
+            format!("data.{name} is only used with 'source: {source}'"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The `source: photos` keys: `photo_seed`, `photo_size` (≤ 320) and `crops_per_photo`.
+fn resolve_photos(path: &Path, data: &schema::DataSpec) -> Result<PhotoConfig, ConfigError> {
+    let default = PhotoConfig::default();
+    let size = match &data.photo_size {
+        Some(s) => match photos::size_problem(s.value) {
+            Some(problem) => return Err(err_at(path, s, problem)),
+            None => s.value,
+        },
+        None => default.size,
+    };
+    let crops_per_photo = match &data.crops_per_photo {
+        Some(c) => match photos::crops_problem(c.value, size) {
+            Some(problem) => return Err(err_at(path, c, problem)),
+            None => c.value,
+        },
+        None => default.crops_per_photo,
+    };
+    Ok(PhotoConfig {
+        seed: data.photo_seed.as_ref().map_or(default.seed, |s| s.value),
+        size,
+        crops_per_photo,
     })
 }
 
@@ -584,4 +654,105 @@ fn resolve_sweep(path: &Path, sweep: &schema::DegradeSpec) -> Result<Vec<Conditi
 
 fn op_is_known(op: &str) -> bool {
     degradations::op_info(op).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn photo_suite(data: &str) -> String {
+        format!("version: 1\nname: p\ndata:\n  source: photos\n{data}localizers:\n  - oracle\n")
+    }
+
+    fn error(text: &str) -> String {
+        Suite::parse(Path::new("s.yaml"), text)
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn photo_source_resolves_with_its_keys() {
+        let text = photo_suite(
+            "  photo_seed: 5\n  photo_size: 160\n  crops_per_photo: 3\n  properties: [paste, entire]\n",
+        );
+        let suite = Suite::parse(Path::new("s.yaml"), &text).unwrap();
+        assert_eq!(suite.data.source, SourceKind::Photos);
+        assert_eq!(
+            suite.data.photos,
+            Some(PhotoConfig {
+                seed: 5,
+                size: 160,
+                crops_per_photo: 3
+            })
+        );
+        assert_eq!(suite.data.properties, vec!["paste", "entire"]);
+        let json = serde_json::to_value(&suite.data).unwrap();
+        assert_eq!(json["photos"]["size"], 160);
+        // Defaults.
+        let suite = Suite::parse(Path::new("s.yaml"), &photo_suite("")).unwrap();
+        assert_eq!(suite.data.photos, Some(PhotoConfig::default()));
+        // Other sources record no `photos` key (their configuration hash is unchanged).
+        let synth = photo_suite("").replace("source: photos", "source: synth");
+        let suite = Suite::parse(Path::new("s.yaml"), &synth).unwrap();
+        let json = serde_json::to_value(&suite.data).unwrap();
+        assert!(json.get("photos").is_none(), "{json}");
+    }
+
+    #[test]
+    fn photo_config_errors_name_line_and_column() {
+        let e = error(&photo_suite("  photo_size: 384\n"));
+        assert!(
+            e.starts_with("s.yaml:5:15: photo_size 384 is larger than the stored 320×320"),
+            "{e}"
+        );
+        let e = error(&photo_suite("  properties: [paste, hue]\n"));
+        assert!(
+            e.starts_with("s.yaml:5:23: unknown photo edit (property) 'hue'"),
+            "{e}"
+        );
+        assert!(e.contains("available: brightness, color, contrast, smooth, paste, entire"));
+        let e = error(&photo_suite("  properties: [bald]\n"));
+        assert!(e.starts_with("s.yaml:5:16: unknown photo edit"), "{e}");
+        let e = error(&photo_suite("  photo_size: 120\n  crops_per_photo: 0\n"));
+        assert!(
+            e.starts_with("s.yaml:6:20: crops_per_photo must be at least 1"),
+            "{e}"
+        );
+        let e = error(&photo_suite("  photo_size: 100\n"));
+        assert!(e.contains("multiple of 8"), "{e}");
+        let e = error(&photo_suite("  synth_size: 128\n"));
+        assert!(
+            e.starts_with("s.yaml:5:15: data.synth_size is only used with 'source: synth'"),
+            "{e}"
+        );
+        let synth = photo_suite("  photo_seed: 2\n").replace("source: photos", "source: synth");
+        let e = error(&synth);
+        assert!(
+            e.starts_with("s.yaml:5:15: data.photo_seed is only used with 'source: photos'"),
+            "{e}"
+        );
+        let e = error(&photo_suite("  generators: [tconf]\n"));
+        assert!(e.contains("did you mean 'tconv'"), "{e}");
+    }
+
+    #[test]
+    fn training_configs_take_the_photo_source() {
+        let text = "version: 1\nname: t\nmodel: {kind: deeplabv3, preset: resnet10_os16_w8}\n\
+                    data:\n  source: photos\n  crops_per_photo: 4\n  photo_size: 320\n";
+        let e = TrainConfig::parse(Path::new("t.yaml"), text)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("t.yaml:6:20: crops_per_photo 4 exceeds the 1 distinct"),
+            "{e}"
+        );
+        let text = text.replace("photo_size: 320", "photo_size: 224");
+        let config = TrainConfig::parse(Path::new("t.yaml"), &text).unwrap();
+        assert_eq!(
+            (config.data.split, config.val.split),
+            (Split::Train, Split::Val)
+        );
+        assert_eq!(config.data.photos.as_ref().unwrap().crops_per_photo, 4);
+        assert_eq!(config.val.photos, config.data.photos);
+    }
 }

@@ -3,12 +3,14 @@
 //! [`sample`] names splits and kinds; [`seeds`] derives every seed; [`image_io`] and
 //! [`resize`] read and resample images; [`ground_truth`] is paper eq. 2 and the native ground
 //! truth of every kind of sample; [`manifest`] reads real data sets; [`synth`] renders the
-//! embedded synthetic benchmark; [`selection`] picks a suite's images from either and loads
-//! them one at a time. See docs/data.md and docs/synthetic.md.
+//! embedded synthetic benchmark; [`photos`] manipulates the embedded real photographs with the
+//! benchmark's generators; [`selection`] picks a suite's images from any of them and loads
+//! them one at a time. See docs/data.md, docs/synthetic.md and docs/photos.md.
 
 mod ground_truth;
 mod image_io;
 mod manifest;
+pub mod photos;
 mod resize;
 pub mod sample;
 pub mod seeds;

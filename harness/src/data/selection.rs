@@ -1,5 +1,5 @@
-//! The images a suite evaluates: selected from the synthetic benchmark or a manifest, and
-//! loaded one at a time (streaming: only a batch is ever in memory).
+//! The images a suite evaluates: selected from the synthetic benchmark, the real-photo source
+//! or a manifest, and loaded one at a time (streaming: only a batch is ever in memory).
 
 use std::collections::BTreeMap;
 
@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use std::path::PathBuf;
 
+use crate::data::photos::{self, PhotoConfig, PhotoKey};
 use crate::data::synth::{self, SampleKey, SynthConfig};
 use crate::data::{self, DataError, Kind, LoadedImage, Manifest, ManifestEntry, Split};
 
@@ -19,6 +20,8 @@ pub enum SourceKind {
     Synth,
     /// A CSV manifest of real data.
     Manifest,
+    /// The embedded real photographs, manipulated by the benchmark's generators.
+    Photos,
 }
 
 /// Resolved `data:` section.
@@ -38,6 +41,10 @@ pub struct DataConfig {
     pub reals: u32,
     pub synth_seed: u64,
     pub synth_size: u32,
+    /// `source: photos` only (absent from the record otherwise, so other suites keep their
+    /// configuration hash).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub photos: Option<PhotoConfig>,
 }
 
 /// One selected image.
@@ -54,6 +61,7 @@ pub struct ImageRef {
 enum Origin {
     Synth(SampleKey),
     Manifest(ManifestEntry),
+    Photo(PhotoKey),
 }
 
 impl ImageRef {
@@ -82,6 +90,7 @@ pub struct DatasetSummary {
 pub struct Dataset {
     pub images: Vec<ImageRef>,
     synth: SynthConfig,
+    photos: PhotoConfig,
     source: SourceKind,
 }
 
@@ -92,6 +101,8 @@ pub enum DatasetError {
     Data(#[from] DataError),
     #[error("synthetic benchmark: {0}")]
     Synth(String),
+    #[error("photo source: {0}")]
+    Photos(String),
     #[error("{0}")]
     Selection(String),
     /// The ground truth of an image cannot be derived (a runtime error, not a configuration one).
@@ -119,6 +130,20 @@ impl Dataset {
                     origin: Origin::Synth(key),
                 })
                 .collect(),
+            SourceKind::Photos => {
+                let photo_cfg = cfg.photos.clone().unwrap_or_default();
+                photos::catalogue_interleaved(&photo_cfg, cfg.split)
+                    .map_err(|e| DatasetError::Photos(e.to_string()))?
+                    .into_iter()
+                    .map(|key| ImageRef {
+                        id: key.id(),
+                        kind: key.kind,
+                        generator: key.generator.clone(),
+                        property: key.property.clone(),
+                        origin: Origin::Photo(key),
+                    })
+                    .collect()
+            }
             SourceKind::Manifest => {
                 let path = cfg
                     .manifest_path
@@ -150,6 +175,7 @@ impl Dataset {
         Ok(Dataset {
             images,
             synth: synth_cfg,
+            photos: cfg.photos.clone().unwrap_or_default(),
             source: cfg.source,
         })
     }
@@ -160,6 +186,15 @@ impl Dataset {
             Origin::Synth(key) => {
                 let sample = synth::render(&self.synth, key)
                     .map_err(|e| DatasetError::Synth(e.to_string()))?;
+                Ok(LoadedImage {
+                    fake: sample.fake,
+                    real: sample.real,
+                    mask: None,
+                })
+            }
+            Origin::Photo(key) => {
+                let sample = photos::render(&self.photos, key)
+                    .map_err(|e| DatasetError::Photos(e.to_string()))?;
                 Ok(LoadedImage {
                     fake: sample.fake,
                     real: sample.real,

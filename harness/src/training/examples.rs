@@ -189,6 +189,7 @@ mod tests {
             reals: 100,
             synth_seed: 0,
             synth_size: 64,
+            photos: None,
         })
         .unwrap()
     }

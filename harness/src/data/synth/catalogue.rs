@@ -4,10 +4,13 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use image::RgbImage;
+use image::{GrayImage, Luma};
 use rayon::prelude::*;
 
-use super::{generators, manipulate, render, SampleKey, SynthConfig, SynthError, PROPERTIES};
+use super::{
+    difference_preview, generators, manipulate, render, SampleKey, SynthConfig, SynthError,
+    PROPERTIES,
+};
 use crate::data::{Kind, Split};
 
 /// The per-identity jobs in catalogue order: the real photo, every partial generator × property,
@@ -69,8 +72,16 @@ fn fake_path(key: &SampleKey) -> String {
     format!("{}/fake/{}.png", key.split, key.id())
 }
 
+/// The ground truth of a fake, named like it so `harness score` pairs the two directories.
+fn gt_path(key: &SampleKey) -> String {
+    format!("{}/gt/{}.png", key.split, key.id())
+}
+
 /// Writes a PNG atomically (encoded in memory, then `fsutil::write_atomic`).
-fn save_png(img: &RgbImage, path: &Path) -> Result<(), SynthError> {
+fn save_png<P>(img: &image::ImageBuffer<P, Vec<u8>>, path: &Path) -> Result<(), SynthError>
+where
+    P: image::PixelWithColorType<Subpixel = u8>,
+{
     let mut bytes = Vec::new();
     img.write_to(
         &mut std::io::Cursor::new(&mut bytes),
@@ -93,8 +104,9 @@ fn save_png(img: &RgbImage, path: &Path) -> Result<(), SynthError> {
 /// so a small export still covers every generator and property. Real photos are written once
 /// per identity under `<split>/real/`, fakes under `<split>/fake/`; `fake` is always the image a
 /// localizer sees, `real` is empty for real and entire samples, `mask` is always empty (the
-/// harness derives ground truth from the pair). Rendering runs in parallel; output does not
-/// depend on the thread count.
+/// harness derives ground truth from the pair). Each fake's ground truth is written beside it
+/// as `<split>/gt/<id>.png` (8-bit `Gray(|X − X'|)` of eq. 2, all 255 for full syntheses), for
+/// `harness score`. Rendering runs in parallel; output does not depend on the thread count.
 pub fn write_dataset(
     cfg: &SynthConfig,
     dir: &Path,
@@ -107,7 +119,7 @@ pub fn write_dataset(
         let keys: Vec<SampleKey> = catalogue_interleaved(cfg, split)
             .take(count.unwrap_or(usize::MAX))
             .collect();
-        for sub in ["real", "fake"] {
+        for sub in ["real", "fake", "gt"] {
             let d = dir.join(split.as_str()).join(sub);
             std::fs::create_dir_all(&d).map_err(|source| SynthError::Io { path: d, source })?;
         }
@@ -124,7 +136,12 @@ pub fn write_dataset(
             .filter(|k| k.kind != Kind::Real)
             .try_for_each(|k| {
                 let s = render(cfg, k)?;
-                save_png(&s.fake, &dir.join(fake_path(k)))
+                save_png(&s.fake, &dir.join(fake_path(k)))?;
+                let gt = match &s.real {
+                    Some(real) => difference_preview(real, &s.fake)?,
+                    None => GrayImage::from_pixel(s.fake.width(), s.fake.height(), Luma([255])),
+                };
+                save_png(&gt, &dir.join(gt_path(k)))
             })?;
         for k in &keys {
             let (fake, real) = match k.kind {

@@ -59,8 +59,9 @@ fn latent_render(p: &FaceParams, n: usize) -> (Image3, Image3) {
 }
 
 /// The encoder side shared by every generator: the pyramid X, X/2, …, X/f (area) and the
-/// max-pooling switches of each level (used by the unpooling decoder).
-fn encode(x: &Image3, f: usize) -> (Image3, Vec<Vec<u8>>) {
+/// max-pooling switches of each level (used by the unpooling decoder). Shared with the
+/// real-photo source (`crate::data::photos`).
+pub(crate) fn encode(x: &Image3, f: usize) -> (Image3, Vec<Vec<u8>>) {
     let mut level = x.clone();
     let mut switches = Vec::new();
     let mut s = 1;
@@ -131,20 +132,33 @@ pub(crate) fn partial(
             .map(|&v| if v > 0.25 { 1.0 } else { 0.0 })
             .collect(),
     };
-    let soft = region.dilate(size / 40 + f / 2).tent_blur(size / 56);
+    let soft = feather(&region, f);
+    Manipulated {
+        fake: blend(x, &y, &soft, g.alpha),
+        soft,
+        region,
+    }
+}
 
+/// The soft mask of a binary edited region at full resolution (side S) for latent factor `f`:
+/// dilated by `S/40 + f/2` pixels, then blurred by a finite-support tent of radius `S/56`.
+/// Shared with the real-photo source (`crate::data::photos`).
+pub(crate) fn feather(region: &Plane, f: usize) -> Plane {
+    let size = region.w;
+    region.dilate(size / 40 + f / 2).tent_blur(size / 56)
+}
+
+/// `X' = round((1 − w)·X + w·Y)` with `w = α + (1 − α)·soft`, rounded to 8 bits. Shared with
+/// the real-photo source (`crate::data::photos`).
+pub(crate) fn blend(x: Image3, y: &Image3, soft: &Plane, alpha: f32) -> RgbImage {
     let mut blended = x;
     for ((o, yv), m) in blended.px.iter_mut().zip(&y.px).zip(&soft.v) {
-        let w = g.alpha + (1.0 - g.alpha) * m.clamp(0.0, 1.0);
+        let w = alpha + (1.0 - alpha) * m.clamp(0.0, 1.0);
         for k in 0..3 {
             o[k] = (1.0 - w) * o[k] + w * yv[k];
         }
     }
-    Manipulated {
-        fake: blended.to_rgb8(),
-        soft,
-        region,
-    }
+    blended.to_rgb8()
 }
 
 /// Full synthesis: a random latent portrait decoded by `g` (X' = Y, no real source).

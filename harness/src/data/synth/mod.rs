@@ -29,6 +29,11 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 pub use catalogue::{catalogue, catalogue_interleaved, write_dataset};
+// The generator pipeline shared with the real-photo source (`crate::data::photos`): one
+// definition of each encoder, decoder, feathering and blend.
+pub(crate) use generators::Decoder;
+pub(crate) use manipulate::{blend, encode, feather};
+pub(crate) use raster::{gaussian_kernel, Image3, Plane};
 
 use crate::data::{seeds, Kind, Split};
 pub use edits::PROPERTIES;
