@@ -1,4 +1,4 @@
-//! The catalogue of photo samples and their export with a SPEC §2 manifest and ground truth.
+//! The catalogue of photo samples and their export with a manifest (docs/data.md) and ground truth.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -74,7 +74,7 @@ fn write_error(path: &Path, e: impl std::fmt::Display) -> PhotoError {
     }
 }
 
-/// Writes PNGs, ground-truth maps and a SPEC §2 `manifest.csv` under `dir`, like
+/// Writes PNGs, ground-truth maps and a `manifest.csv` (docs/data.md) under `dir`, like
 /// `synth::write_dataset`, and returns the manifest's path.
 ///
 /// Per split, the samples are the first `count` of [`catalogue_interleaved`] (all when
