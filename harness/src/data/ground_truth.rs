@@ -103,6 +103,19 @@ mod tests {
     }
 }
 
+/// The ground truth an export writes beside a fake, as 8-bit gray: `Gray(|X − X'|)` of eq. 2
+/// for a partial manipulation, all 255 for a full synthesis (no real source).
+pub fn export_gray(real: Option<&RgbImage>, fake: &RgbImage) -> Result<GrayImage, DataError> {
+    match real {
+        Some(real) => difference_gray(real, fake),
+        None => Ok(GrayImage::from_pixel(
+            fake.width(),
+            fake.height(),
+            Luma([255]),
+        )),
+    }
+}
+
 /// Ground-truth policy under degradation (docs/degradations.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, Default)]
 #[serde(rename_all = "snake_case")]

@@ -25,6 +25,31 @@ pub const COLUMNS: [&str; 8] = [
     "mask",
 ];
 
+/// The header line of a manifest as `harness synth` writes it.
+pub fn header_line() -> String {
+    format!("{}\n", COLUMNS.join(","))
+}
+
+/// Appends the manifest row of an exported sample: `fake` is the image a localizer sees (the
+/// real image itself for `kind = real`), `real` the source of a partial manipulation; `mask`
+/// stays empty, since the harness derives ground truth from the pair.
+pub fn push_row(
+    csv: &mut String,
+    sample: (&str, Split, &str, &str, Kind),
+    fake_path: &str,
+    real_path: &str,
+) {
+    let (id, split, generator, property, kind) = sample;
+    let (fake, real) = match kind {
+        Kind::Real => (real_path, ""),
+        Kind::Partial => (fake_path, real_path),
+        Kind::Entire => (fake_path, ""),
+    };
+    csv.push_str(&format!(
+        "{id},{split},{generator},{property},{kind},{fake},{real},\n"
+    ));
+}
+
 /// One validated manifest row.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ManifestEntry {

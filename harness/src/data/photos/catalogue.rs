@@ -1,9 +1,7 @@
 //! The catalogue of photo samples and their export with a manifest (docs/data.md) and ground truth.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use image::GrayImage;
 use rayon::prelude::*;
 
 use super::{photos_of, real_crop, render, PhotoConfig, PhotoError, PhotoKey, EDITS};
@@ -90,7 +88,7 @@ pub fn write_dataset(
     count: Option<usize>,
 ) -> Result<PathBuf, PhotoError> {
     cfg.validate()?;
-    let mut csv = String::from("id,split,generator,property,kind,fake,real,mask\n");
+    let mut csv = crate::data::header_line();
     for &split in splits {
         let keys: Vec<PhotoKey> = catalogue_interleaved(cfg, split)?
             .into_iter()
@@ -114,30 +112,17 @@ pub fn write_dataset(
                 let s = render(cfg, k)?;
                 let path = dir.join(fake_path(k));
                 crate::data::save_rgb_png(&path, &s.fake).map_err(|e| write_error(&path, e))?;
-                let gt = match &s.real {
-                    Some(real) => crate::data::difference_gray(real, &s.fake)
-                        .map_err(|e| PhotoError::Table(e.to_string()))?,
-                    None => {
-                        GrayImage::from_pixel(s.fake.width(), s.fake.height(), image::Luma([255]))
-                    }
-                };
+                let gt = crate::data::export_gray(s.real.as_ref(), &s.fake)
+                    .map_err(|e| PhotoError::Table(e.to_string()))?;
                 let path = dir.join(gt_path(k));
                 crate::data::save_gray_png(&path, &gt).map_err(|e| write_error(&path, e))
             })?;
         for k in &keys {
-            let (fake, real) = match k.kind {
-                Kind::Real => (real_path(k), String::new()),
-                Kind::Partial => (fake_path(k), real_path(k)),
-                Kind::Entire => (fake_path(k), String::new()),
-            };
-            let _ = writeln!(
-                csv,
-                "{},{},{},{},{},{fake},{real},",
-                k.id(),
-                k.split,
-                k.generator,
-                k.property,
-                k.kind
+            crate::data::push_row(
+                &mut csv,
+                (&k.id(), k.split, &k.generator, &k.property, k.kind),
+                &fake_path(k),
+                &real_path(k),
             );
         }
     }

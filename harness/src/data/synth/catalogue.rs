@@ -1,16 +1,11 @@
 //! The catalogue of samples and the export of a data set with a manifest (docs/data.md).
 
 use std::collections::BTreeSet;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use image::{GrayImage, Luma};
 use rayon::prelude::*;
 
-use super::{
-    difference_preview, generators, manipulate, render, SampleKey, SynthConfig, SynthError,
-    PROPERTIES,
-};
+use super::{generators, manipulate, render, SampleKey, SynthConfig, SynthError, PROPERTIES};
 use crate::data::{Kind, Split};
 
 /// The per-identity jobs in catalogue order: the real photo, every partial generator × property,
@@ -114,7 +109,7 @@ pub fn write_dataset(
     count: Option<usize>,
 ) -> Result<PathBuf, SynthError> {
     cfg.validate()?;
-    let mut csv = String::from("id,split,generator,property,kind,fake,real,mask\n");
+    let mut csv = crate::data::header_line();
     for &split in splits {
         let keys: Vec<SampleKey> = catalogue_interleaved(cfg, split)
             .take(count.unwrap_or(usize::MAX))
@@ -137,26 +132,16 @@ pub fn write_dataset(
             .try_for_each(|k| {
                 let s = render(cfg, k)?;
                 save_png(&s.fake, &dir.join(fake_path(k)))?;
-                let gt = match &s.real {
-                    Some(real) => difference_preview(real, &s.fake)?,
-                    None => GrayImage::from_pixel(s.fake.width(), s.fake.height(), Luma([255])),
-                };
+                let gt = crate::data::export_gray(s.real.as_ref(), &s.fake)
+                    .map_err(|e| SynthError::InvalidConfig(e.to_string()))?;
                 save_png(&gt, &dir.join(gt_path(k)))
             })?;
         for k in &keys {
-            let (fake, real) = match k.kind {
-                Kind::Real => (real_path(split, k.identity), String::new()),
-                Kind::Partial => (fake_path(k), real_path(split, k.identity)),
-                Kind::Entire => (fake_path(k), String::new()),
-            };
-            let _ = writeln!(
-                csv,
-                "{},{},{},{},{},{fake},{real},",
-                k.id(),
-                k.split,
-                k.generator,
-                k.property,
-                k.kind
+            crate::data::push_row(
+                &mut csv,
+                (&k.id(), k.split, &k.generator, &k.property, k.kind),
+                &fake_path(k),
+                &real_path(split, k.identity),
             );
         }
     }
