@@ -43,27 +43,14 @@ fn read_shard(dir: &Path) -> Result<ShardRun, RunError> {
     };
     let snapshot = String::from_utf8(read(SUITE_SNAPSHOT)?)
         .map_err(|_| bad(format!("{}: {SUITE_SNAPSHOT} is not UTF-8", dir.display())))?;
-    let results: Results = serde_json::from_slice(&read("results.json")?).map_err(|e| {
+    // The same reader as `harness gate`: results.json and per_image.jsonl of a run directory.
+    let (results, rows) = crate::results::gate::load_run(dir).map_err(|e| {
         bad(format!(
-            "{}: results.json is not a run's results: {e}",
+            "{e}; is {} a finished shard run directory? A shard that stopped early is finished \
+             with `harness run SUITE --shard I/N --resume DIR`",
             dir.display()
         ))
     })?;
-    let log = read("per_image.jsonl")?;
-    let rows = log
-        .split(|&b| b == b'\n')
-        .filter(|line| !line.is_empty())
-        .enumerate()
-        .map(|(i, line)| {
-            serde_json::from_slice::<Row>(line).map_err(|e| {
-                bad(format!(
-                    "{}: per_image.jsonl line {}: {e}",
-                    dir.display(),
-                    i + 1
-                ))
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
     Ok(ShardRun {
         dir: dir.to_path_buf(),
         snapshot,
