@@ -218,6 +218,57 @@ fn extending_a_shorter_run_equals_training_from_scratch() {
     assert!(err.to_string().contains("already holds"), "{err}");
 }
 
+/// Two sources (faces and photographs), every augmentation op, and a start from another run's
+/// checkpoint: trains, resumes bit for bit, and a single-source config serialises as before.
+#[test]
+fn a_mixed_augmented_run_from_a_checkpoint_resumes_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base");
+    train::train(&config(dir.path(), TINY), &options(&base, None)).unwrap();
+    let single = serde_json::to_value(config(dir.path(), TINY)).unwrap();
+    for key in ["mix", "augment", "init"] {
+        assert!(single.get(key).is_none(), "{key} in {single}");
+    }
+    let mixed = TINY
+        .replace(
+            "model: {kind: deeplabv3, preset: resnet10_os16_w8, classifier: true}",
+            "model: {kind: deeplabv3, preset: resnet10_os16_w8, classifier: true, init: base/best.safetensors}",
+        )
+        .replace(
+            "data:\n  source: synth\n  generators: [tconv]\n  properties: [bald, smile]\n  synth_size: 64\n",
+            "data:\n  - source: synth\n    weight: 2\n    generators: [tconv]\n    properties: [bald, smile]\n    synth_size: 64\n  - source: photos\n    generators: [tconv]\n    properties: [paste]\n    photo_size: 64\n    crops_per_photo: 1\n",
+        )
+        .replace(
+            "  lr: 0.001\n",
+            "  lr: 0.001\n  augment:\n    probability: 0.9\n    ops:\n      - {op: jpeg, min: 30, max: 90}\n      - {op: blur, min: 3, max: 9}\n      - {op: noise, min: 5, max: 50}\n      - {op: lowres, min: 1.5, max: 3}\n      - {op: disorganize}\n",
+        );
+    let cfg = config(dir.path(), &mixed);
+    assert_eq!(cfg.sources().len(), 2);
+    assert_eq!(cfg.sources()[0].weight, 2.0);
+    assert_eq!(cfg.augment.as_ref().unwrap().ops.len(), 5);
+    assert_ne!(cfg.config_hash(), config(dir.path(), TINY).config_hash());
+    let straight = dir.path().join("mixed");
+    let outcome = train::train(&cfg, &options(&straight, None)).unwrap();
+    assert!(outcome.finished);
+    let resumed = dir.path().join("mixed-resumed");
+    train::train(&cfg, &options(&resumed, Some(2))).unwrap();
+    train::train(&cfg, &options(&resumed, None)).unwrap();
+    assert_eq!(
+        tensors(&straight.join("last.safetensors")),
+        tensors(&resumed.join("last.safetensors"))
+    );
+    // Starting from the checkpoint, not from the seed's initialisation: the first step's loss
+    // differs from a run without `init`.
+    let first_loss = |dir: &Path| log_without_times(dir)[0]["loss"].as_f64().unwrap();
+    let fresh = dir.path().join("mixed-fresh");
+    let without_init = config(
+        dir.path(),
+        &mixed.replace(", init: base/best.safetensors", ""),
+    );
+    train::train(&without_init, &options(&fresh, Some(2))).unwrap();
+    assert_ne!(first_loss(&straight), first_loss(&fresh));
+}
+
 #[test]
 fn a_zero_cosine_weight_keeps_the_config_hash() {
     let dir = tempfile::tempdir().unwrap();
@@ -301,6 +352,36 @@ fn invalid_configs_name_the_line_and_the_fix() {
             "  steps: 4\n  entire_fraction: 1.5",
             "tiny.yaml:14:",
             "entire_fraction must lie in [0, 1]",
+        ),
+        (
+            "  steps: 4",
+            "  steps: 4\n  augment:\n    ops:\n      - {op: jepg, min: 30, max: 90}",
+            "tiny.yaml:16:",
+            "did you mean 'jpeg'",
+        ),
+        (
+            "  steps: 4",
+            "  steps: 4\n  augment:\n    ops:\n      - {op: blur, min: 4, max: 9}",
+            "tiny.yaml:16:",
+            "odd",
+        ),
+        (
+            "  steps: 4",
+            "  steps: 4\n  augment:\n    ops:\n      - {op: noise}",
+            "tiny.yaml:16:",
+            "give the level range of 'noise' as min and max",
+        ),
+        (
+            "  source: synth",
+            "  source: synth\n  weight: 2",
+            "tiny.yaml:7:",
+            "with one source, remove it",
+        ),
+        (
+            "classifier: true}",
+            "classifier: true, init: missing.safetensors}",
+            "tiny.yaml:4:",
+            "model.init: cannot read",
         ),
     ];
     for (from, to, location, hint) in cases {

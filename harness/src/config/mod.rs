@@ -8,5 +8,7 @@ pub mod training;
 mod yaml;
 
 pub use suite::{Condition, EvaluationConfig, LocalizerConfig, Suite, TrainStep, SCHEMA_VERSION};
-pub use training::{cache_dir, Selection, TrainConfig, BEST_WEIGHTS, TRAIN_SCHEMA_VERSION};
+pub use training::{
+    cache_dir, Augment, AugmentOp, Selection, TrainConfig, BEST_WEIGHTS, TRAIN_SCHEMA_VERSION,
+};
 pub use yaml::ConfigError;

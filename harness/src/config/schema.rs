@@ -59,6 +59,9 @@ pub struct DataSpec {
     pub photo_size: Option<Spanned<u32>>,
     /// Crops per photograph (source: photos).
     pub crops_per_photo: Option<Spanned<u32>>,
+    /// Share of training batches drawn from this source, when a training config lists several
+    /// (relative; default 1). Suites evaluate one source and refuse it.
+    pub weight: Option<Spanned<f64>>,
 }
 
 /// The `evaluation:` section.

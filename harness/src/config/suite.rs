@@ -211,6 +211,13 @@ impl Suite {
 
 fn resolve(path: &Path, file: SuiteFile) -> Result<Suite, ConfigError> {
     let name = check_header(path, "suite", &file.version, SCHEMA_VERSION, &file.name)?;
+    if let Some(weight) = &file.data.weight {
+        return Err(err_at(
+            path,
+            weight,
+            "data.weight weighs the sources of a training config's data list; a suite evaluates one source, remove it",
+        ));
+    }
     let data = resolve_data(path, file.data)?;
     let evaluation = resolve_evaluation(path, file.evaluation)?;
     let localizers = resolve_localizers(path, file.localizers)?;

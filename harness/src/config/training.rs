@@ -46,9 +46,48 @@ struct TrainFile {
     #[serde(default)]
     seed: u64,
     model: ModelSection,
-    data: DataSpec,
+    data: DataSection,
     #[serde(default)]
     training: TrainingSection,
+}
+
+/// `data:` as written: one source (a mapping), or a list of sources each with a `weight`.
+#[derive(Debug)]
+enum DataSection {
+    One(DataSpec),
+    Many(Vec<DataSpec>),
+}
+
+/// By hand because serde's untagged enums buffer the input and lose the line and column of
+/// every value inside (`Spanned`); this dispatches on the YAML node instead.
+impl<'de> Deserialize<'de> for DataSection {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Section;
+        impl<'de> serde::de::Visitor<'de> for Section {
+            type Value = DataSection;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a data source (a mapping with `source:`) or a list of them")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<DataSection, A::Error> {
+                DataSpec::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(DataSection::One)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<DataSection, A::Error> {
+                let mut sources = Vec::new();
+                while let Some(spec) = seq.next_element()? {
+                    sources.push(spec);
+                }
+                Ok(DataSection::Many(sources))
+            }
+        }
+        deserializer.deserialize_any(Section)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -57,6 +96,8 @@ struct ModelSection {
     kind: Spanned<String>,
     preset: Option<Spanned<String>>,
     classifier: Option<Spanned<bool>>,
+    /// Checkpoint to start from instead of a random initialisation (relative to the config).
+    init: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -79,6 +120,64 @@ struct TrainingSection {
     val_reals: Option<u32>,
     selection: Option<Selection>,
     device: Option<String>,
+    augment: Option<AugmentSection>,
+}
+
+/// `training.augment:` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AugmentSection {
+    probability: Option<Spanned<f64>>,
+    ops: Vec<Spanned<AugmentOpSpec>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AugmentOpSpec {
+    op: String,
+    min: Option<f64>,
+    max: Option<f64>,
+}
+
+/// Degradations applied to training and validation images (docs/training.md): with
+/// `probability`, one op drawn uniformly from `ops` at a level drawn uniformly from its range.
+/// The ground truth stays that of the clean manipulation (tiles follow `disorganize`), so the
+/// network learns to find the edit through the degradation, and real images stay real.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Augment {
+    pub probability: f64,
+    pub ops: Vec<AugmentOp>,
+}
+
+/// One augmentation op and its level range (`degradations` text form: `jpeg` quality, `blur`
+/// kernel, `noise` variance, `lowres` ratio; `disorganize` has none).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AugmentOp {
+    pub op: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+}
+
+/// A checkpoint training starts from (`model.init`).
+#[derive(Clone, Debug, Serialize)]
+pub struct InitWeights {
+    /// As written in the config (relative to it), so the config hash is the same on every
+    /// machine.
+    pub path: String,
+    /// SHA-256 of the file: another file under the same name is another config.
+    pub sha256: String,
+    #[serde(skip)]
+    pub resolved: PathBuf,
+}
+
+/// One source of a training mix: its share of the batches, training pool and validation set.
+#[derive(Clone, Debug, Serialize)]
+pub struct TrainSource {
+    pub weight: f64,
+    pub data: DataConfig,
+    pub val: DataConfig,
 }
 
 /// How the checkpoint kept as `best.safetensors` is chosen on the validation split.
@@ -103,10 +202,18 @@ pub struct TrainConfig {
     /// Seeds initialisation, batch sampling and dropout.
     pub seed: u64,
     pub model: ModelSpec,
-    /// Training pool (split `train`); `fakes_per_category`/`reals` cap it (default: all).
+    /// Start from these weights instead of a random initialisation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init: Option<InitWeights>,
+    /// Training pool (split `train`) of the first source; `fakes_per_category`/`reals` cap it
+    /// (default: all).
     pub data: DataConfig,
-    /// Validation images (split `val`) used to select the checkpoint.
+    /// Validation images (split `val`) of the first source, used to select the checkpoint.
     pub val: DataConfig,
+    /// Every source with its weight when `data:` lists several (the first is `data`/`val`);
+    /// empty for one source, so older configs keep their hash.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mix: Vec<TrainSource>,
     /// Square network input, pixels.
     pub input_size: u32,
     pub batch: usize,
@@ -134,6 +241,9 @@ pub struct TrainConfig {
     pub selection: Selection,
     /// `cpu`, `cuda` or `cuda:N`.
     pub device: String,
+    /// Degradations as augmentation; none when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub augment: Option<Augment>,
 }
 
 fn is_zero(x: &f64) -> bool {
@@ -176,9 +286,24 @@ impl TrainConfig {
         self.name.push_str("_quick");
         self.steps = (self.steps / 10).max(10);
         self.val_every = (self.val_every / 10).clamp(1, self.steps);
-        self.val.fakes_per_category = self.val.fakes_per_category.min(4);
-        self.val.reals = self.val.reals.min(10);
+        for val in std::iter::once(&mut self.val).chain(self.mix.iter_mut().map(|s| &mut s.val)) {
+            val.fakes_per_category = val.fakes_per_category.min(4);
+            val.reals = val.reals.min(10);
+        }
         self
+    }
+
+    /// The training sources with their weights (one of weight 1 unless `data:` lists several).
+    pub fn sources(&self) -> Vec<TrainSource> {
+        if self.mix.is_empty() {
+            vec![TrainSource {
+                weight: 1.0,
+                data: self.data.clone(),
+                val: self.val.clone(),
+            }]
+        } else {
+            self.mix.clone()
+        }
     }
 
     /// First 8 hex digits of the SHA-256 of the resolved config's canonical JSON.
@@ -229,6 +354,12 @@ fn resolve(path: &Path, file: TrainFile) -> Result<TrainConfig, ConfigError> {
         Some(c) => c.value,
         None => true,
     };
+    let init = file
+        .model
+        .init
+        .as_ref()
+        .map(|init| resolve_init(path, init))
+        .transpose()?;
     let model = ModelSpec {
         preset: file
             .model
@@ -239,7 +370,6 @@ fn resolve(path: &Path, file: TrainFile) -> Result<TrainConfig, ConfigError> {
         classifier,
     };
     let t = file.training;
-    let (data, mut val) = resolve_splits(path, file.data)?;
     if let Some(v) = &t.val_per_category {
         if v.value == 0 {
             return Err(err_at(
@@ -248,11 +378,21 @@ fn resolve(path: &Path, file: TrainFile) -> Result<TrainConfig, ConfigError> {
                 "training.val_per_category must be at least 1",
             ));
         }
-        val.fakes_per_category = v.value;
     }
-    if let Some(r) = t.val_reals {
-        val.reals = r;
+    let mut mix = resolve_sources(path, file.data)?;
+    for source in &mut mix {
+        if let Some(v) = &t.val_per_category {
+            source.val.fakes_per_category = v.value;
+        }
+        if let Some(r) = t.val_reals {
+            source.val.reals = r;
+        }
     }
+    let (data, val) = (mix[0].data.clone(), mix[0].val.clone());
+    if mix.len() == 1 {
+        mix.clear();
+    }
+    let augment = t.augment.map(|a| resolve_augment(path, a)).transpose()?;
     let positive = |v: &Option<Spanned<usize>>, what: &str, default: usize| match v {
         Some(s) if s.value == 0 => Err(err_at(
             path,
@@ -317,8 +457,10 @@ fn resolve(path: &Path, file: TrainFile) -> Result<TrainConfig, ConfigError> {
         description: file.description,
         seed: file.seed,
         model,
+        init,
         data,
         val,
+        mix,
         input_size,
         batch,
         steps,
@@ -338,7 +480,155 @@ fn resolve(path: &Path, file: TrainFile) -> Result<TrainConfig, ConfigError> {
         val_every,
         selection: t.selection.unwrap_or(Selection::ValLoss),
         device: t.device.unwrap_or_else(|| "cpu".into()),
+        augment,
     })
+}
+
+/// `data:` as one source or a weighted list.
+fn resolve_sources(path: &Path, section: DataSection) -> Result<Vec<TrainSource>, ConfigError> {
+    let specs = match section {
+        DataSection::One(spec) => {
+            if let Some(w) = &spec.weight {
+                return Err(err_at(
+                    path,
+                    w,
+                    "data.weight weighs the sources of a list; with one source, remove it",
+                ));
+            }
+            vec![spec]
+        }
+        DataSection::Many(specs) if specs.is_empty() => {
+            return Err(ConfigError {
+                path: path.to_path_buf(),
+                location: None,
+                message: "data: is an empty list; give one source (source: synth, photos or manifest) or several".into(),
+            })
+        }
+        DataSection::Many(specs) => specs,
+    };
+    specs
+        .into_iter()
+        .map(|spec| {
+            let weight = match &spec.weight {
+                Some(w) if !(w.value.is_finite() && w.value > 0.0) => {
+                    return Err(err_at(
+                        path,
+                        w,
+                        format!("data weight must be a positive number, got {}", w.value),
+                    ))
+                }
+                Some(w) => w.value,
+                None => 1.0,
+            };
+            let (data, val) = resolve_splits(path, spec)?;
+            Ok(TrainSource { weight, data, val })
+        })
+        .collect()
+}
+
+/// `model.init`: the file must exist; its hash enters the config hash.
+fn resolve_init(path: &Path, init: &Spanned<String>) -> Result<InitWeights, ConfigError> {
+    use sha2::Digest;
+    let resolved = path.parent().unwrap_or(Path::new(".")).join(&init.value);
+    let bytes = std::fs::read(&resolved).map_err(|e| {
+        err_at(
+            path,
+            init,
+            format!(
+                "model.init: cannot read {} ({e}); give a .safetensors checkpoint, relative to this config",
+                resolved.display()
+            ),
+        )
+    })?;
+    Ok(InitWeights {
+        path: init.value.clone(),
+        sha256: sha2::Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+        resolved,
+    })
+}
+
+/// `training.augment`: every op known, every range valid for its op.
+fn resolve_augment(path: &Path, section: AugmentSection) -> Result<Augment, ConfigError> {
+    let probability = match &section.probability {
+        Some(p) if !(0.0..=1.0).contains(&p.value) => {
+            return Err(err_at(
+                path,
+                p,
+                format!(
+                    "training.augment.probability must lie in [0, 1], got {}",
+                    p.value
+                ),
+            ))
+        }
+        Some(p) => p.value,
+        None => 0.5,
+    };
+    let mut ops = Vec::new();
+    for spec in &section.ops {
+        let op = &spec.value;
+        let known: Vec<&str> = degradations::OPS.iter().map(|o| o.name).collect();
+        if !known.contains(&op.op.as_str()) {
+            return Err(err_at(
+                path,
+                spec,
+                format!(
+                    "unknown augmentation op '{}'{}; available: {}",
+                    op.op,
+                    did_you_mean(&op.op, known.iter().copied()),
+                    known.join(", ")
+                ),
+            ));
+        }
+        let resolved = AugmentOp {
+            op: op.op.clone(),
+            min: op.min,
+            max: op.max,
+        };
+        let problem = match (op.op.as_str(), op.min, op.max) {
+            ("disorganize", None, None) => None,
+            ("disorganize", _, _) => {
+                Some("disorganize has no level: remove min and max".to_string())
+            }
+            (_, Some(lo), Some(hi)) if lo > hi => Some(format!("min {lo} is above max {hi}")),
+            (_, Some(lo), Some(hi)) => [lo, hi]
+                .iter()
+                .find_map(|&level| resolved.at(level).err())
+                .map(|e| format!("level out of range: {e}")),
+            _ => Some(format!(
+                "give the level range of '{}' as min and max",
+                op.op
+            )),
+        };
+        if let Some(problem) = problem {
+            return Err(err_at(path, spec, format!("training.augment: {problem}")));
+        }
+        ops.push(resolved);
+    }
+    if ops.is_empty() {
+        return Err(ConfigError {
+            path: path.to_path_buf(),
+            location: None,
+            message: "training.augment.ops is empty; list at least one op or remove augment".into(),
+        });
+    }
+    Ok(Augment { probability, ops })
+}
+
+impl AugmentOp {
+    /// The degradation at `level` (ignored by `disorganize`), through the degradations
+    /// crate's own text form and its checks.
+    pub fn at(&self, level: f64) -> Result<degradations::Degradation, String> {
+        let text = match self.op.as_str() {
+            "disorganize" => self.op.clone(),
+            "jpeg" | "blur" => format!("{}:{}", self.op, level.round() as i64),
+            _ => format!("{}:{level}", self.op),
+        };
+        text.parse::<degradations::Degradation>()
+            .map_err(|e| e.to_string())
+    }
 }
 
 /// The training pool (every matching image of `train` unless capped) and the validation set

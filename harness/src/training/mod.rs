@@ -200,25 +200,46 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<TrainOutcom
     write_json(&dir.join("config.resolved.json"), config)?;
 
     let device = parse_device(&config.device).map_err(TrainError::Config)?;
-    let train_set = Dataset::open(&config.data)?;
-    let val_set = Dataset::open(&config.val)?;
+    let sources = config.sources();
+    let train_sets = sources
+        .iter()
+        .map(|s| Dataset::open(&s.data))
+        .collect::<Result<Vec<_>, _>>()?;
+    let val_sets = sources
+        .iter()
+        .map(|s| Dataset::open(&s.val))
+        .collect::<Result<Vec<_>, _>>()?;
+    let weighted: Vec<(&Dataset, f64)> = train_sets
+        .iter()
+        .zip(&sources)
+        .map(|(set, source)| (set, source.weight))
+        .collect();
     let sampler = Sampler::new(
-        &train_set,
+        &weighted,
         config.real_fraction,
         config.entire_fraction,
         config.seed,
     );
     let (fakes, reals) = sampler.counts();
+    for ((partial, entire, source_reals), source) in sampler.pools().zip(&sources) {
+        let what = format!("{:?} source", source.data.source).to_lowercase();
+        if config.entire_fraction.is_some() && partial == 0 && entire == 0 {
+            return Err(TrainError::Config(format!(
+                "{}: the training pool of the {what} has no fakes; widen its generators and properties",
+                config.path.display()
+            )));
+        }
+        if config.model.classifier && source_reals == 0 && config.real_fraction > 0.0 {
+            return Err(TrainError::Config(format!(
+                "{}: the training pool of the {what} has no real images, so the classifier cannot learn; add reals or set training.real_fraction: 0",
+                config.path.display()
+            )));
+        }
+    }
     let (partial, entire) = sampler.fake_counts();
     if config.entire_fraction.is_some() && (partial == 0 || entire == 0) {
         return Err(TrainError::Config(format!(
             "{}: training.entire_fraction mixes partial manipulations and full syntheses, but the training pool has {partial} partial and {entire} entire fakes; add both kinds or remove entire_fraction",
-            config.path.display()
-        )));
-    }
-    if config.model.classifier && reals == 0 && config.real_fraction > 0.0 {
-        return Err(TrainError::Config(format!(
-            "{}: the training pool has no real images, so the classifier cannot learn; add reals or set training.real_fraction: 0",
             config.path.display()
         )));
     }
@@ -256,6 +277,17 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<TrainOutcom
             for name in [LOG, LAST_WEIGHTS, OPTIMIZER, BEST_WEIGHTS, "best.json"] {
                 let _ = std::fs::remove_file(dir.join(name));
             }
+            if let Some(init) = &config.init {
+                varmap.load(&init.resolved).map_err(|e| {
+                    TrainError::Config(format!(
+                        "{}: model.init {}: {e}; the checkpoint must be a {} {} network",
+                        config.path.display(),
+                        init.resolved.display(),
+                        config.model.kind,
+                        config.model.preset
+                    ))
+                })?;
+            }
             0
         }
     };
@@ -268,8 +300,18 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<TrainOutcom
         wall_s: 0.0,
     });
 
-    let val_images: Vec<_> = val_set.images.iter().collect();
-    let val_examples = load_all(&val_set, &val_images, &shapes)?;
+    // Validation images are augmented like training ones, each by a stream seeded by its id,
+    // so the selected checkpoint is the one that copes best with degraded images too.
+    let val_jobs: Vec<_> = val_sets
+        .iter()
+        .flat_map(|set| {
+            set.images.iter().map(move |image| {
+                let seed = seeds::from_labels(config.seed, &["augment-val", &image.id]);
+                (set, image, seed)
+            })
+        })
+        .collect();
+    let val_examples = load_all(&val_jobs, &shapes, config.augment.as_ref())?;
     eprintln!(
         "training {} ({} {}, {}×{} input, map {}×{}) on {fakes} fakes + {reals} reals, validating on {} images; {} → {}",
         config.name,
@@ -280,7 +322,11 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<TrainOutcom
         map.0,
         map.1,
         val_examples.len(),
-        if start > 0 { format!("resuming at step {start}") } else { "from scratch".into() },
+        match (&config.init, start) {
+            (_, 1..) => format!("resuming at step {start}"),
+            (Some(init), _) => format!("starting from {}", init.path),
+            (None, _) => "from scratch".into(),
+        },
         dir.display()
     );
 
@@ -303,8 +349,8 @@ pub fn train(config: &TrainConfig, options: &TrainOptions) -> Result<TrainOutcom
         .stop_after
         .map_or(config.steps, |s| s.clamp(start, config.steps));
     for step in start..end {
-        let images = sampler.batch(step, config.batch);
-        let batch = load_all(&train_set, &images, &shapes)?;
+        let jobs = sampler.batch(step, config.batch);
+        let batch = load_all(&jobs, &shapes, config.augment.as_ref())?;
         let refs: Vec<&Example> = batch.iter().collect();
         let (x, target, labels) = stack(&refs, &shapes, &device)?;
         net.reseed(seeds::from_labels(
