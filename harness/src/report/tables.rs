@@ -274,11 +274,18 @@ pub fn fpr_table(suite: &Suite, results: &Results, test: &str) -> Option<Table> 
             row
         })
         .collect();
+    let n = results
+        .aggregates
+        .iter()
+        .find(|a| a.condition == Condition::CLEAN && a.metric == metric);
     Some(Table {
         title: format!(
-            "{test}: {}, the share of real images scored ≥ 0.5 (lower is better), mean [{} CI]",
+            "{test}: {}, the share of real images scored ≥ 0.5 (lower is better), \
+             mean [{} CI]{}",
             metric.label(),
-            confidence_label(suite)
+            confidence_label(suite),
+            n.map(|a| format!(" over {}", count(a.summary.n, "real image")))
+                .unwrap_or_default()
         ),
         header,
         rows,
@@ -521,5 +528,36 @@ mod tests {
             .collect();
         let results = crate::results::testing::results(&suite, balanced);
         assert!(overall(&suite, &results, Condition::CLEAN).notes.is_empty());
+    }
+
+    #[test]
+    fn the_fpr_table_lists_clean_then_each_level() {
+        let suite = suite();
+        // Reals 0.2, 0.7, 0.5 clean (FPR 2/3); every real 0.1 under jpeg:50 (FPR 0).
+        let rows: Vec<_> = [(0.9, 0.9), (0.2, 0.1), (0.7, 0.1), (0.5, 0.1)]
+            .into_iter()
+            .enumerate()
+            .flat_map(|(i, (clean, jpeg))| {
+                let id = format!("img-{i}");
+                [
+                    row(&suite, Condition::CLEAN, &id, i == 0, clean),
+                    row(&suite, "jpeg:50", &id, i == 0, jpeg),
+                ]
+            })
+            .collect();
+        let results = results(&suite, rows);
+        let table = fpr_table(&suite, &results, "jpeg").unwrap();
+        assert!(
+            table.title.ends_with("over 3 real images"),
+            "{}",
+            table.title
+        );
+        let cells: Vec<(&str, &str)> = table
+            .rows
+            .iter()
+            .map(|r| (r[0].as_str(), &r[1][..6]))
+            .collect();
+        assert_eq!(cells, vec![("clean", "0.6667"), ("jpeg:50", "0.0000")]);
+        assert!(fpr_table(&suite, &results, "blur").is_none());
     }
 }
