@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use harness::report::plots::{
-    gamma_curves, grouped_bars, heatmap, qualitative_panel, BarGroup, GammaPanel, PointCi,
+    gamma_curves, grouped_bars, heatmap, qualitative_panel, BarGroup, LevelPanel, PointCi,
     QualitativeRow, Rendered, Series,
 };
 
@@ -135,7 +135,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// Four degradations with a gentle, a steep and a flat localizer.
-fn gamma_panels(localizers: &[&str]) -> Vec<GammaPanel> {
+fn gamma_panels(localizers: &[&str]) -> Vec<LevelPanel> {
     let curve = |levels: &[f64], severity: &dyn Fn(f64) -> f64| -> Vec<Series> {
         localizers
             .iter()
@@ -159,31 +159,35 @@ fn gamma_panels(localizers: &[&str]) -> Vec<GammaPanel> {
             .collect()
     };
     vec![
-        GammaPanel {
+        LevelPanel {
             degradation: "JPEG compression".into(),
             x_label: "JPEG quality".into(),
             series: curve(&[100.0, 90.0, 80.0, 70.0, 60.0, 50.0], &|q| {
                 (100.0 - q) / 50.0
             }),
             reverse_x: true,
+            clean_level: None,
         },
-        GammaPanel {
+        LevelPanel {
             degradation: "Blur".into(),
             x_label: "Gaussian kernel size (px)".into(),
             series: curve(&[1.0, 3.0, 5.0, 7.0, 9.0], &|k| (k - 1.0) / 8.0),
             reverse_x: false,
+            clean_level: None,
         },
-        GammaPanel {
+        LevelPanel {
             degradation: "Noise".into(),
             x_label: "noise variance (8-bit levels²)".into(),
             series: curve(&[0.0, 5.0, 10.0, 20.0, 40.0], &|v| (v / 40.0).sqrt()),
             reverse_x: false,
+            clean_level: None,
         },
-        GammaPanel {
+        LevelPanel {
             degradation: "Low resolution".into(),
             x_label: "downscale factor".into(),
             series: curve(&[1.0, 2.0, 3.0, 4.0], &|r| (r - 1.0) / 3.0),
             reverse_x: false,
+            clean_level: None,
         },
     ]
 }

@@ -1,4 +1,5 @@
-//! Image-level detection (ACC): the fake score of a map and the accuracy of scores.
+//! Image-level detection: the fake score of a map, the accuracy of scores (ACC) and the share of
+//! real images called fake (FPR).
 
 use crate::error::{check_same_len, check_threshold, check_values, MetricError};
 use crate::Map;
@@ -45,6 +46,36 @@ pub fn accuracy(scores: &[f64], is_fake: &[bool], threshold: f64) -> Result<f64,
     Ok(correct as f64 / scores.len() as f64)
 }
 
+/// False-positive rate: the share of real images (`is_fake` false) whose prediction
+/// (`score >= threshold` ⇒ fake) is fake, in [0, 1]; fake images are ignored. `None` when there
+/// is no real image.
+///
+/// Why beside ACC: on a fake-heavy set a detector that calls every image fake, e.g. because a
+/// degradation leaves traces it mistakes for upsampling, keeps a high ACC; its FPR shows it.
+///
+/// Errors: empty or differently sized inputs, a non-finite score (naming its index), or a
+/// non-finite threshold.
+pub fn false_positive_rate(
+    scores: &[f64],
+    is_fake: &[bool],
+    threshold: f64,
+) -> Result<Option<f64>, MetricError> {
+    check_threshold("threshold", threshold)?;
+    check_same_len("scores", scores.len(), "is_fake", is_fake.len())?;
+    check_values(scores, "scores")?;
+    let reals: Vec<f64> = scores
+        .iter()
+        .zip(is_fake)
+        .filter(|(_, &fake)| !fake)
+        .map(|(&s, _)| s)
+        .collect();
+    if reals.is_empty() {
+        return Ok(None);
+    }
+    let called_fake = reals.iter().filter(|&&s| s >= threshold).count();
+    Ok(Some(called_fake as f64 / reals.len() as f64))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,6 +114,23 @@ mod tests {
         assert!(matches!(
             accuracy(&[0.5], &[true], f64::NAN),
             Err(MetricError::InvalidParameter { .. })
+        ));
+    }
+
+    #[test]
+    fn false_positive_rate_counts_reals_at_the_threshold_as_false_positives() {
+        // Reals 0.2, 0.7, 0.5: two of three are called fake; the fakes change nothing.
+        let fpr = false_positive_rate(
+            &[0.2, 0.7, 0.5, 0.1, 0.9],
+            &[false, false, false, true, true],
+            0.5,
+        )
+        .unwrap();
+        assert_eq!(fpr, Some(2.0 / 3.0));
+        assert_eq!(false_positive_rate(&[0.9], &[true], 0.5).unwrap(), None);
+        assert!(matches!(
+            false_positive_rate(&[0.2, f64::NAN], &[false, false], 0.5),
+            Err(MetricError::NonFiniteValue { index: 1, .. })
         ));
     }
 }

@@ -1,13 +1,15 @@
-//! The run's figures (paper Figures 1, 6, 8 and per-category bars), built from `results.json`
-//! and written as PNG and SVG under `plots/`.
+//! The run's figures (paper Figures 1, 6, 8, per-category bars and the FPR on real images under
+//! degradation), built from `results.json` and written as PNG and SVG under `plots/`.
 
 use std::path::Path;
 
-use super::plots::{self, BarGroup, GammaPanel, PointCi, QualitativeRow, Rendered, Series};
-use super::tables::is_generator_category;
+use super::plots::{
+    self, BarGroup, LevelPanel, PointCi, QualitativeRow, Rendered, Series, ValueAxis,
+};
+use super::tables::{confidence_label, is_generator_category, GAMMA_METRICS};
 use crate::config::{Condition, Suite};
 use crate::results::maps::{read_captured, read_index};
-use crate::results::{Metric, Results, ALL};
+use crate::results::{Aggregate, Metric, Results, ALL};
 
 /// Why a figure could not be drawn or written; reported, never fatal.
 type FigureError = String;
@@ -56,6 +58,7 @@ pub fn write_figures(dir: &Path, suite: &Suite, results: &Results) -> (Vec<Figur
     let mut failures = Vec::new();
     for (what, outcome) in [
         ("γ curves", gamma_curves(dir, suite, results, &mut figures)),
+        ("FPR curves", fpr_curves(dir, suite, results, &mut figures)),
         (
             "disorganization",
             disorganization(dir, suite, results, &mut figures),
@@ -74,68 +77,100 @@ pub fn write_figures(dir: &Path, suite: &Suite, results: &Results) -> (Vec<Figur
     (figures, failures)
 }
 
-/// Figure 8: γ curves, one figure per metric, one panel per degradation.
-fn gamma_curves(
-    dir: &Path,
-    suite: &Suite,
-    results: &Results,
-    figures: &mut Vec<Figure>,
-) -> Result<(), FigureError> {
+/// The degradations swept over levels (every test but clean and disorganize), in suite order.
+fn swept_tests(suite: &Suite) -> Vec<&str> {
     let mut tests: Vec<&str> = Vec::new();
     for c in suite.conditions.iter().filter(|c| c.level.is_some()) {
         if !tests.contains(&c.test.as_str()) {
             tests.push(&c.test);
         }
     }
-    for metric in [Metric::Coss, Metric::Psnr, Metric::Ssim, Metric::Acc] {
-        let panels: Vec<GammaPanel> = tests
-            .iter()
-            .map(|test| GammaPanel {
-                degradation: test.to_string(),
-                x_label: degradations::op_info(test)
-                    .map_or("level", |op| op.axis_label)
-                    .to_string(),
-                reverse_x: degradations::op_info(test).is_some_and(|op| op.level_is_quality),
-                series: suite
-                    .localizers
-                    .iter()
-                    .map(|l| Series {
-                        label: l.name.clone(),
-                        points: degradations::op_info(test)
-                            .and_then(|op| op.identity_level)
-                            .map(|x| PointCi {
-                                x,
-                                y: 100.0,
-                                lo: 100.0,
-                                hi: 100.0,
-                            })
-                            .into_iter()
-                            .chain(
-                                results
-                                    .gamma
-                                    .iter()
-                                    .filter(|g| {
-                                        g.localizer == l.name
-                                            && g.test == *test
-                                            && g.metric == metric
-                                            && g.category == ALL
-                                    })
-                                    .filter_map(|g| {
-                                        Some(PointCi {
-                                            x: g.level?,
-                                            y: g.summary.mean,
-                                            lo: g.summary.ci_low,
-                                            hi: g.summary.ci_high,
-                                        })
-                                    }),
-                            )
-                            .collect(),
-                    })
-                    .filter(|s| !s.points.is_empty())
-                    .collect(),
-            })
-            .filter(|p| !p.series.is_empty())
-            .collect();
+    tests
+}
+
+/// Where the clean images sit on a degradation's level axis: its identity level, or on a quality
+/// axis (JPEG, which changes pixels at every quality) the best quality, 100.
+fn clean_level(test: &str) -> Option<f64> {
+    let op = degradations::op_info(test)?;
+    op.identity_level
+        .or_else(|| op.level_is_quality.then_some(100.0))
+}
+
+/// The point of an aggregate (or γ) at its level, with its CI.
+fn point(a: &Aggregate) -> Option<PointCi> {
+    Some(PointCi {
+        x: a.level?,
+        y: a.summary.mean,
+        lo: a.summary.ci_low,
+        hi: a.summary.ci_high,
+    })
+}
+
+/// One panel per swept degradation with one series per localizer, its points given by
+/// `points(localizer, test)`; series without points and panels without series are left out.
+/// `mark_clean` names the tick at [`clean_level`] "clean".
+fn level_panels(
+    suite: &Suite,
+    mark_clean: bool,
+    points: impl Fn(&str, &str) -> Vec<PointCi>,
+) -> Vec<LevelPanel> {
+    swept_tests(suite)
+        .into_iter()
+        .map(|test| LevelPanel {
+            degradation: test.to_string(),
+            x_label: degradations::op_info(test)
+                .map_or("level", |op| op.axis_label)
+                .to_string(),
+            reverse_x: degradations::op_info(test).is_some_and(|op| op.level_is_quality),
+            series: suite
+                .localizers
+                .iter()
+                .map(|l| Series {
+                    label: l.name.clone(),
+                    points: points(&l.name, test),
+                })
+                .filter(|s| !s.points.is_empty())
+                .collect(),
+            clean_level: clean_level(test).filter(|_| mark_clean),
+        })
+        .filter(|p| !p.series.is_empty())
+        .collect()
+}
+
+/// Figure 8: γ curves, one figure per metric (image-level ACC and AUC too), one panel per
+/// degradation; γ is 100 at the identity level by definition.
+fn gamma_curves(
+    dir: &Path,
+    suite: &Suite,
+    results: &Results,
+    figures: &mut Vec<Figure>,
+) -> Result<(), FigureError> {
+    for metric in GAMMA_METRICS {
+        let panels = level_panels(suite, false, |localizer, test| {
+            let identity = degradations::op_info(test)
+                .and_then(|op| op.identity_level)
+                .map(|x| PointCi {
+                    x,
+                    y: 100.0,
+                    lo: 100.0,
+                    hi: 100.0,
+                });
+            identity
+                .into_iter()
+                .chain(
+                    results
+                        .gamma
+                        .iter()
+                        .filter(|g| {
+                            g.localizer == localizer
+                                && g.test == test
+                                && g.metric == metric
+                                && g.category == ALL
+                        })
+                        .filter_map(point),
+                )
+                .collect()
+        });
         if panels.is_empty() {
             continue;
         }
@@ -151,6 +186,64 @@ fn gamma_curves(
     Ok(())
 }
 
+/// The FPR on real images against level, one panel per degradation, clean at [`clean_level`]:
+/// its level, not its γ, because the clean FPR of a good localizer is 0.
+fn fpr_curves(
+    dir: &Path,
+    suite: &Suite,
+    results: &Results,
+    figures: &mut Vec<Figure>,
+) -> Result<(), FigureError> {
+    let fpr_at = |localizer: &str, test: &str| -> Vec<PointCi> {
+        let clean = clean_level(test).and_then(|x| {
+            let s = results.aggregate(localizer, Condition::CLEAN, ALL, Metric::Fpr)?;
+            Some(PointCi {
+                x,
+                y: s.mean,
+                lo: s.ci_low,
+                hi: s.ci_high,
+            })
+        });
+        let degraded = results.aggregates.iter().filter(|a| {
+            a.localizer == localizer
+                && a.test == test
+                && a.metric == Metric::Fpr
+                && a.category == ALL
+        });
+        clean
+            .into_iter()
+            .chain(degraded.filter_map(point))
+            .collect()
+    };
+    let degraded_fpr = results
+        .aggregates
+        .iter()
+        .any(|a| a.metric == Metric::Fpr && a.level.is_some());
+    let panels = level_panels(suite, true, fpr_at);
+    if !degraded_fpr || panels.is_empty() {
+        return Ok(());
+    }
+    let axis = ValueAxis {
+        title: "FPR on real images under degradation".into(),
+        subtitle: format!(
+            "share of real images scored ≥ 0.5 (called fake); lower is better; \
+             \"clean\": undegraded images; shaded: {} confidence interval",
+            confidence_label(suite)
+        ),
+        label: Metric::Fpr.label().into(),
+        reference: None,
+        in_view: vec![0.0, 1.0],
+    };
+    let rendered = plots::level_curves(&axis, &panels).map_err(plot_err("FPR"))?;
+    save(
+        dir,
+        "fpr_reals",
+        "FPR on real images (share called fake) under degradation".into(),
+        rendered,
+        figures,
+    )
+}
+
 /// Figure 6: γ under disorganization.
 fn disorganization(
     dir: &Path,
@@ -163,7 +256,7 @@ fn disorganization(
         .iter()
         .any(|g| g.test == Condition::DISORGANIZE)
     {
-        let groups: Vec<BarGroup> = [Metric::Acc, Metric::Coss, Metric::Psnr, Metric::Ssim]
+        let groups: Vec<BarGroup> = GAMMA_METRICS
             .iter()
             .filter_map(|metric| {
                 let bars: Vec<(String, f64, f64, f64)> = suite

@@ -207,4 +207,4 @@ pub fn write_all(dir: &Path, suite: &Suite, results: &Results) -> Result<Vec<Str
 const CSS: &str = "body{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}\
 table{border-collapse:collapse;margin:0.5em 0 1.5em}th,td{border:1px solid #ccc;padding:4px 8px;text-align:right;font-variant-numeric:tabular-nums}\
 th{background:#f3f3f3}td{white-space:nowrap}td:first-child,th:first-child{text-align:left}figure{margin:1em 0}img{max-width:100%;border:1px solid #eee}\
-figcaption{color:#555;font-size:0.9em}";
+figcaption{color:#555;font-size:0.9em}p.note{margin:-1em 0 1.5em;color:#555;font-size:0.9em}";

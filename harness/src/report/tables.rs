@@ -8,15 +8,31 @@ use crate::config::{Condition, Suite};
 use crate::results::gate::Regression;
 use crate::results::{Metric, Results, ALL};
 
-/// A titled table of text cells.
+/// A titled table of text cells, with notes printed under it.
 pub struct Table {
     pub title: String,
     pub header: Vec<String>,
     pub rows: Vec<Vec<String>>,
+    /// What a reader must know to read the table right (e.g. a skewed class mix under ACC).
+    pub notes: Vec<String>,
 }
 
 /// Decimals of γ (a percentage) in tables.
 const GAMMA_DECIMALS: usize = 2;
+
+/// The metrics with γ tables and figures, in report order: the paper's three, then image-level
+/// ACC and AUC (FPR has no γ, see [`Metric::has_gamma`]).
+pub const GAMMA_METRICS: [Metric; 5] = [
+    Metric::Coss,
+    Metric::Psnr,
+    Metric::Ssim,
+    Metric::Acc,
+    Metric::Auc,
+];
+
+/// Below this share of the minority class, ACC mostly measures the class mix and the report
+/// says so.
+pub const MIX_MINORITY_SHARE: f64 = 0.35;
 
 /// `mean [lo, hi]` with `decimals` decimals, or a dash when there is no value.
 pub fn cell(summary: Option<&Summary>, decimals: usize) -> String {
@@ -42,6 +58,58 @@ fn metrics_present(results: &Results) -> Vec<Metric> {
         .into_iter()
         .filter(|m| results.aggregates.iter().any(|a| a.metric == *m))
         .collect()
+}
+
+/// `n` and the noun, plural unless n is 1.
+fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
+/// The fake and real images behind ACC of one localizer under one condition: ACC's n counts
+/// every scored image and FPR's the real ones. `None` without both aggregates.
+fn class_mix(results: &Results, localizer: &str, condition: &str) -> Option<(usize, usize)> {
+    let scored = results.aggregate(localizer, condition, ALL, Metric::Acc)?.n;
+    let reals = results.aggregate(localizer, condition, ALL, Metric::Fpr)?.n;
+    Some((scored.saturating_sub(reals), reals))
+}
+
+/// The note beside ACC over `fakes` and `reals` when one class is under
+/// [`MIX_MINORITY_SHARE`] of them: answering the majority class every time then scores a high
+/// ACC, which AUC and FPR do not reward.
+pub fn mix_note(fakes: usize, reals: usize) -> Option<String> {
+    let total = fakes + reals;
+    let (majority, class) = if fakes >= reals {
+        (fakes, "fake")
+    } else {
+        (reals, "real")
+    };
+    let minority = total - majority;
+    if total == 0 || minority as f64 >= MIX_MINORITY_SHARE * total as f64 {
+        return None;
+    }
+    let share = majority as f64 / total as f64;
+    Some(format!(
+        "ACC over {} and {} ({:.0} % {class}): always answering '{class}' scores {share:.2}; \
+         read AUC and FPR.",
+        count(fakes, "fake"),
+        count(reals, "real"),
+        100.0 * share
+    ))
+}
+
+/// The mix notes of ACC under `conditions`, once per distinct note over the localizers (they
+/// differ only where units failed).
+fn mix_notes(suite: &Suite, results: &Results, conditions: &[&str]) -> Vec<String> {
+    let mut notes: Vec<String> = Vec::new();
+    for l in &suite.localizers {
+        for condition in conditions {
+            let note = class_mix(results, &l.name, condition).and_then(|(f, r)| mix_note(f, r));
+            if let Some(note) = note.filter(|n| !notes.contains(n)) {
+                notes.push(note);
+            }
+        }
+    }
+    notes
 }
 
 /// Per test condition: localizers × metrics over all images.
@@ -75,6 +143,7 @@ pub fn overall(suite: &Suite, results: &Results, condition: &str) -> Table {
         ),
         header,
         rows,
+        notes: mix_notes(suite, results, &[condition]),
     }
 }
 
@@ -122,6 +191,7 @@ pub fn by_category(suite: &Suite, results: &Results, metric: Metric, per_generat
         title: format!("clean, {} per {per}", metric.label()),
         header,
         rows,
+        notes: Vec::new(),
     }
 }
 
@@ -154,6 +224,12 @@ pub fn gamma_table(suite: &Suite, results: &Results, test: &str, metric: Metric)
             row
         })
         .collect();
+    let notes = if metric == Metric::Acc {
+        let keys: Vec<&str> = conditions.iter().map(|c| c.key.as_str()).collect();
+        mix_notes(suite, results, &keys)
+    } else {
+        Vec::new()
+    };
     Some(Table {
         title: format!(
             "{test}: γ of {} (% of clean) [{} CI]",
@@ -162,6 +238,58 @@ pub fn gamma_table(suite: &Suite, results: &Results, test: &str, metric: Metric)
         ),
         header,
         rows,
+        notes,
+    })
+}
+
+/// FPR on real images of one test, clean first, then each level: conditions × localizers. The
+/// FPR itself, not its γ: a good localizer's clean FPR is 0.
+pub fn fpr_table(suite: &Suite, results: &Results, test: &str) -> Option<Table> {
+    let metric = Metric::Fpr;
+    if !results
+        .aggregates
+        .iter()
+        .any(|a| a.test == test && a.metric == metric)
+    {
+        return None;
+    }
+    let conditions = std::iter::once(Condition::CLEAN).chain(
+        suite
+            .conditions
+            .iter()
+            .filter(|c| c.test == test)
+            .map(|c| c.key.as_str()),
+    );
+    let mut header = vec!["condition".to_string()];
+    header.extend(suite.localizers.iter().map(|l| l.name.clone()));
+    let rows = conditions
+        .map(|c| {
+            let mut row = vec![c.to_string()];
+            row.extend(suite.localizers.iter().map(|l| {
+                cell(
+                    results.aggregate(&l.name, c, ALL, metric),
+                    metric.decimals(),
+                )
+            }));
+            row
+        })
+        .collect();
+    let n = results
+        .aggregates
+        .iter()
+        .find(|a| a.condition == Condition::CLEAN && a.metric == metric);
+    Some(Table {
+        title: format!(
+            "{test}: {}, the share of real images scored ≥ 0.5 (lower is better), \
+             mean [{} CI]{}",
+            metric.label(),
+            confidence_label(suite),
+            n.map(|a| format!(" over {}", count(a.summary.n, "real image")))
+                .unwrap_or_default()
+        ),
+        header,
+        rows,
+        notes: Vec::new(),
     })
 }
 
@@ -200,6 +328,7 @@ pub fn comparisons(suite: &Suite, results: &Results) -> Option<Table> {
             .map(String::from)
             .to_vec(),
         rows,
+        notes: Vec::new(),
     })
 }
 
@@ -222,9 +351,10 @@ pub fn all_tables(suite: &Suite, results: &Results) -> Vec<Table> {
         }
     }
     for test in tests {
-        for metric in [Metric::Coss, Metric::Psnr, Metric::Ssim, Metric::Acc] {
+        for metric in GAMMA_METRICS {
             tables.extend(gamma_table(suite, results, test, metric));
         }
+        tables.extend(fpr_table(suite, results, test));
     }
     tables
 }
@@ -239,6 +369,9 @@ pub fn to_markdown(table: &Table) -> String {
     );
     for row in &table.rows {
         out.push_str(&format!("| {} |\n", row.join(" | ")));
+    }
+    for note in &table.notes {
+        out.push_str(&format!("\nNote: {note}\n"));
     }
     out
 }
@@ -267,6 +400,9 @@ pub fn to_text(table: &Table) -> String {
         out.push_str(&line(row));
         out.push('\n');
     }
+    for note in &table.notes {
+        out.push_str(&format!("note: {note}\n"));
+    }
     out
 }
 
@@ -293,6 +429,12 @@ pub fn to_html(table: &Table) -> String {
         out.push_str("</tr>\n");
     }
     out.push_str("</table>\n");
+    for note in &table.notes {
+        out.push_str(&format!(
+            "<p class=\"note\">Note: {}</p>\n",
+            escape_html(note)
+        ));
+    }
     out
 }
 
@@ -327,5 +469,95 @@ pub fn regression_table(regressions: &[Regression]) -> Table {
                 ]
             })
             .collect(),
+        notes: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::testing::{results, row, suite};
+
+    #[test]
+    fn mix_note_names_the_majority_below_the_minority_share() {
+        assert_eq!(
+            mix_note(332, 40).unwrap(),
+            "ACC over 332 fakes and 40 reals (89 % fake): always answering 'fake' scores 0.89; \
+             read AUC and FPR."
+        );
+        assert_eq!(
+            mix_note(1, 9).unwrap(),
+            "ACC over 1 fake and 9 reals (90 % real): always answering 'real' scores 0.90; \
+             read AUC and FPR."
+        );
+        // 35 % is not below the limit; 30 % is.
+        assert_eq!(mix_note(13, 7), None);
+        assert!(mix_note(14, 6).is_some());
+        assert_eq!(mix_note(20, 20), None);
+        assert_eq!(mix_note(0, 0), None);
+    }
+
+    #[test]
+    fn the_overall_table_reads_the_mix_from_the_scored_rows() {
+        let suite = suite();
+        // 8 fakes and 2 reals scored; a ninth fake failed and does not count.
+        let mut rows: Vec<_> = (0..10)
+            .map(|i| row(&suite, Condition::CLEAN, &format!("img-{i}"), i < 8, 0.6))
+            .collect();
+        let mut failed = row(&suite, Condition::CLEAN, "img-x", true, 0.6);
+        failed.score = None;
+        failed.coss = None;
+        failed.error = Some("boom".into());
+        rows.push(failed);
+        let results = results(&suite, rows);
+        let table = overall(&suite, &results, Condition::CLEAN);
+        assert_eq!(
+            table.notes,
+            vec![
+                "ACC over 8 fakes and 2 reals (80 % fake): always answering 'fake' scores 0.80; \
+                 read AUC and FPR."
+                    .to_string()
+            ]
+        );
+        assert!(table.header.contains(&"FPR (reals)".to_string()));
+        assert!(to_markdown(&table).contains("\nNote: ACC over 8 fakes"));
+        assert!(to_html(&table).contains("<p class=\"note\">Note: ACC over 8 fakes"));
+        // A balanced mix has no note.
+        let balanced: Vec<_> = (0..4)
+            .map(|i| row(&suite, Condition::CLEAN, &format!("img-{i}"), i < 2, 0.6))
+            .collect();
+        let results = crate::results::testing::results(&suite, balanced);
+        assert!(overall(&suite, &results, Condition::CLEAN).notes.is_empty());
+    }
+
+    #[test]
+    fn the_fpr_table_lists_clean_then_each_level() {
+        let suite = suite();
+        // Reals 0.2, 0.7, 0.5 clean (FPR 2/3); every real 0.1 under jpeg:50 (FPR 0).
+        let rows: Vec<_> = [(0.9, 0.9), (0.2, 0.1), (0.7, 0.1), (0.5, 0.1)]
+            .into_iter()
+            .enumerate()
+            .flat_map(|(i, (clean, jpeg))| {
+                let id = format!("img-{i}");
+                [
+                    row(&suite, Condition::CLEAN, &id, i == 0, clean),
+                    row(&suite, "jpeg:50", &id, i == 0, jpeg),
+                ]
+            })
+            .collect();
+        let results = results(&suite, rows);
+        let table = fpr_table(&suite, &results, "jpeg").unwrap();
+        assert!(
+            table.title.ends_with("over 3 real images"),
+            "{}",
+            table.title
+        );
+        let cells: Vec<(&str, &str)> = table
+            .rows
+            .iter()
+            .map(|r| (r[0].as_str(), &r[1][..6]))
+            .collect();
+        assert_eq!(cells, vec![("clean", "0.6667"), ("jpeg:50", "0.0000")]);
+        assert!(fpr_table(&suite, &results, "blur").is_none());
     }
 }

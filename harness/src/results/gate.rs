@@ -376,3 +376,64 @@ fn paired_regression(
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Condition;
+    use crate::results::testing::{results, row, suite};
+
+    /// Clean rows: fakes scoring 0.9 and 0.8, reals scoring `reals`.
+    fn rows(reals: [f64; 3]) -> Vec<Row> {
+        let suite = suite();
+        let fakes = [0.9, 0.8].map(|s| (true, s));
+        fakes
+            .into_iter()
+            .chain(reals.map(|s| (false, s)))
+            .enumerate()
+            .map(|(i, (fake, s))| row(&suite, Condition::CLEAN, &format!("img-{i}"), fake, s))
+            .collect()
+    }
+
+    /// The gate of a run of `run_rows` against a baseline made from `base_rows`.
+    fn gate_rows(
+        base_rows: Vec<Row>,
+        run_rows: Vec<Row>,
+        keep: impl Fn(&Aggregate) -> bool,
+    ) -> GateReport {
+        let suite = suite();
+        let mut baseline = baseline_from(&results(&suite, base_rows.clone()), base_rows);
+        baseline.aggregates.retain(keep);
+        let run = results(&suite, run_rows.clone());
+        gate(
+            Path::new("b.json"),
+            &baseline,
+            &run,
+            &run_rows,
+            GateOptions::default(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_higher_fpr_is_a_regression_and_a_lower_one_is_not() {
+        // FPR 1/3 (0.5 is called fake) against 2/3 (0.5 and 0.7).
+        let (low, high) = (rows([0.2, 0.1, 0.5]), rows([0.2, 0.7, 0.5]));
+        let worse = gate_rows(low.clone(), high.clone(), |_| true);
+        assert!(
+            worse.regressions.iter().any(|r| r.metric == Metric::Fpr),
+            "{:?}",
+            worse.regressions
+        );
+        let better = gate_rows(high, low, |_| true);
+        assert!(better.passed(), "{:?}", better.regressions);
+    }
+
+    #[test]
+    fn a_baseline_without_fpr_gates_a_run_with_it() {
+        let base = rows([0.2, 0.7, 0.5]);
+        let report = gate_rows(base.clone(), base, |a| a.metric != Metric::Fpr);
+        assert!(report.passed(), "{:?}", report.regressions);
+        assert!(report.checked > 0);
+    }
+}

@@ -1,7 +1,7 @@
 //! The metrics a run reports, with everything the results, reports and gate need to know about
-//! each: its name in files, its label, its precision and its direction. Adding a metric is a
-//! variant here plus its computation in `evaluation::score` (segmentation) or
-//! `results::image_metric` (image level).
+//! each: its name in files, its label, its precision, its direction and whether it has a γ.
+//! Adding a metric is a variant here plus its computation in `evaluation::score` (segmentation)
+//! or `results::image_metric` (image level).
 
 use std::fmt;
 
@@ -15,6 +15,8 @@ pub enum Metric {
     Acc,
     /// Image-level ROC AUC, over real and fake images.
     Auc,
+    /// Share of real images called fake (score ≥ 0.5), over real images; lower is better.
+    Fpr,
     /// Cosine similarity of the map and the ground truth (paper eq. 5), over fakes.
     Coss,
     /// PSNR in dB, over fakes.
@@ -39,12 +41,13 @@ impl Metric {
         Metric::F1,
         Metric::Iou,
     ];
-    /// Image-level metrics, over real and fake images.
-    pub const IMAGE: [Metric; 2] = [Metric::Acc, Metric::Auc];
+    /// Image-level metrics, computed from the fake scores of many images.
+    pub const IMAGE: [Metric; 3] = [Metric::Acc, Metric::Auc, Metric::Fpr];
     /// Every metric in report order (image level first).
-    pub const ALL: [Metric; 8] = [
+    pub const ALL: [Metric; 9] = [
         Metric::Acc,
         Metric::Auc,
+        Metric::Fpr,
         Metric::Coss,
         Metric::Psnr,
         Metric::Ssim,
@@ -58,6 +61,7 @@ impl Metric {
         match self {
             Metric::Acc => "acc",
             Metric::Auc => "auc",
+            Metric::Fpr => "fpr",
             Metric::Coss => "coss",
             Metric::Psnr => "psnr",
             Metric::Ssim => "ssim",
@@ -72,6 +76,7 @@ impl Metric {
         match self {
             Metric::Acc => "ACC",
             Metric::Auc => "AUC",
+            Metric::Fpr => "FPR (reals)",
             Metric::Coss => "COSS",
             Metric::Psnr => "PSNR (dB)",
             Metric::Ssim => "SSIM",
@@ -89,10 +94,16 @@ impl Metric {
         }
     }
 
-    /// True when a larger value is better (the gate's direction of a regression). Every metric
-    /// reported today is; a new one that is not (an error rate) says so here.
+    /// True when a larger value is better (the gate's direction of a regression); false for
+    /// the error rate FPR.
     pub fn higher_is_better(self) -> bool {
-        true
+        self != Metric::Fpr
+    }
+
+    /// True when γ (degraded / clean in percent) is computed. Not for FPR: a good localizer's
+    /// clean FPR is often 0, and a ratio to 0 says nothing; its level is reported instead.
+    pub fn has_gamma(self) -> bool {
+        self != Metric::Fpr
     }
 
     /// True for the image-level metrics (computed over real and fake images).
@@ -132,5 +143,14 @@ mod tests {
         for m in Metric::ALL {
             assert_ne!(m.is_image_level(), Metric::SEGMENTATION.contains(&m));
         }
+    }
+
+    #[test]
+    fn only_fpr_is_lower_is_better_and_has_no_gamma() {
+        for m in Metric::ALL {
+            assert_eq!(m.higher_is_better(), m != Metric::Fpr, "{m}");
+            assert_eq!(m.has_gamma(), m != Metric::Fpr, "{m}");
+        }
+        assert!(Metric::Fpr.is_image_level());
     }
 }

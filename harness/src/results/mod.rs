@@ -10,6 +10,8 @@ pub mod gate;
 pub mod maps;
 mod metric;
 pub mod rows;
+#[cfg(test)]
+pub(crate) mod testing;
 
 pub use metric::Metric;
 pub use rows::{dataset_fingerprint, done_keys, to_jsonl, Row, RowLog};
@@ -252,19 +254,18 @@ pub fn build(record: RunRecord<'_>, rows: &[Row]) -> Results {
                     }
                 }
             }
-            // Image-level metrics over real and fake images.
+            // Image-level metrics from the fake scores.
             let scored: Vec<(f64, bool)> = these
                 .iter()
                 .filter_map(|r| r.score.map(|s| (s, r.kind != Kind::Real)))
                 .collect();
-            if scored.iter().any(|s| !s.1) && scored.iter().any(|s| s.1) {
-                for metric in Metric::IMAGE {
-                    let b = bootstrap(suite, &[&loc.name, &condition.key, ALL, metric.name()]);
-                    if let Ok(s) =
-                        b.statistic(scored.len(), |idx| image_metric(metric, &scored, idx))
-                    {
-                        push(ALL, metric, s, &mut aggregates);
-                    }
+            for metric in Metric::IMAGE {
+                let Some(images) = image_set(metric, &scored) else {
+                    continue;
+                };
+                let b = bootstrap(suite, &[&loc.name, &condition.key, ALL, metric.name()]);
+                if let Ok(s) = b.statistic(images.len(), |idx| image_metric(metric, &images, idx)) {
+                    push(ALL, metric, s, &mut aggregates);
                 }
             }
             if !condition.is_clean() {
@@ -319,12 +320,32 @@ pub fn build(record: RunRecord<'_>, rows: &[Row]) -> Results {
     }
 }
 
+/// The fake score at and above which an image is called fake (ACC and FPR).
+const FAKE_THRESHOLD: f64 = 0.5;
+
+/// The scored images, `(score, is_fake)`, that an image-level metric is computed and resampled
+/// over, or `None` where it is undefined. FPR is a rate among real images, so it resamples them
+/// alone and its `n` is their count (the report reads the class mix from it); ACC and AUC compare
+/// the two classes, so they need both.
+fn image_set(metric: Metric, scored: &[(f64, bool)]) -> Option<Vec<(f64, bool)>> {
+    let has = |fake: bool| scored.iter().any(|s| s.1 == fake);
+    match metric {
+        Metric::Fpr => has(false).then(|| scored.iter().filter(|s| !s.1).copied().collect()),
+        _ => (has(false) && has(true)).then(|| scored.to_vec()),
+    }
+}
+
+/// An image-level metric of the images `idx` of `scored` (`(score, is_fake)`); `None` where it is
+/// undefined on them (AUC of one class, FPR without a real image).
 fn image_metric(metric: Metric, scored: &[(f64, bool)], idx: &[usize]) -> Option<f64> {
     let scores: Vec<f64> = idx.iter().map(|&i| scored[i].0).collect();
     let labels: Vec<bool> = idx.iter().map(|&i| scored[i].1).collect();
     match metric {
-        Metric::Acc => metrics::accuracy(&scores, &labels, 0.5).ok(),
+        Metric::Acc => metrics::accuracy(&scores, &labels, FAKE_THRESHOLD).ok(),
         Metric::Auc => metrics::roc_auc(&scores, &labels).ok().flatten(),
+        Metric::Fpr => metrics::false_positive_rate(&scores, &labels, FAKE_THRESHOLD)
+            .ok()
+            .flatten(),
         _ => None,
     }
 }
@@ -378,7 +399,7 @@ fn gammas(
         .filter_map(|(r, c)| Some((r.score?, c.score?, r.kind != Kind::Real)))
         .collect();
     if scored.iter().any(|s| s.2) && scored.iter().any(|s| !s.2) {
-        for metric in Metric::IMAGE {
+        for metric in Metric::IMAGE.into_iter().filter(|m| m.has_gamma()) {
             let b = bootstrap(suite, &["gamma", localizer, &condition.key, metric.name()]);
             let stat = |idx: &[usize]| {
                 let degraded: Vec<(f64, bool)> =
@@ -456,4 +477,85 @@ fn compare_localizers(suite: &Suite, rows: &[Row]) -> Vec<Comparison> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{results, row, suite};
+    use super::*;
+
+    /// Clean: fakes 0.9, 0.8 and reals 0.2, 0.7, 0.5; under jpeg:50 every image scores 0.9.
+    fn rows(suite: &Suite) -> Vec<Row> {
+        let clean = [0.9, 0.8, 0.2, 0.7, 0.5];
+        (0..5)
+            .flat_map(|i| {
+                let id = format!("img-{i}");
+                let fake = i < 2;
+                [
+                    row(suite, Condition::CLEAN, &id, fake, clean[i]),
+                    row(suite, "jpeg:50", &id, fake, 0.9),
+                ]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fpr_is_the_share_of_reals_at_or_above_one_half() {
+        let suite = suite();
+        let results = results(&suite, rows(&suite));
+        let loc = &suite.localizers[0].name;
+        let clean = results
+            .aggregate(loc, Condition::CLEAN, ALL, Metric::Fpr)
+            .unwrap();
+        // Reals 0.2, 0.7, 0.5: 0.7 and 0.5 are called fake.
+        assert_eq!(clean.mean, 2.0 / 3.0);
+        assert_eq!(clean.n, 3, "FPR is over the real images only");
+        assert!(clean.ci_low <= clean.mean && clean.mean <= clean.ci_high);
+        let jpeg = results.aggregate(loc, "jpeg:50", ALL, Metric::Fpr).unwrap();
+        assert_eq!(jpeg.mean, 1.0);
+        // ACC and AUC still cover every scored image.
+        assert_eq!(
+            results
+                .aggregate(loc, Condition::CLEAN, ALL, Metric::Acc)
+                .unwrap()
+                .n,
+            5
+        );
+    }
+
+    #[test]
+    fn gamma_covers_auc_but_never_fpr() {
+        let suite = suite();
+        let results = results(&suite, rows(&suite));
+        let gamma_of = |m: Metric| results.gamma.iter().find(|g| g.metric == m);
+        // Clean AUC 1 (fakes above every real); all scores tied at jpeg:50 give AUC 0.5.
+        assert_eq!(gamma_of(Metric::Auc).unwrap().summary.mean, 50.0);
+        assert!(gamma_of(Metric::Acc).is_some());
+        assert!(gamma_of(Metric::Fpr).is_none());
+    }
+
+    #[test]
+    fn fpr_needs_a_real_image_and_acc_needs_both_classes() {
+        let suite = suite();
+        let only_reals: Vec<Row> = rows(&suite)
+            .into_iter()
+            .filter(|r| r.kind == Kind::Real)
+            .collect();
+        let results = results(&suite, only_reals);
+        let loc = &suite.localizers[0].name;
+        assert!(results
+            .aggregate(loc, Condition::CLEAN, ALL, Metric::Fpr)
+            .is_some());
+        assert!(results
+            .aggregate(loc, Condition::CLEAN, ALL, Metric::Acc)
+            .is_none());
+        let only_fakes: Vec<Row> = rows(&suite)
+            .into_iter()
+            .filter(|r| r.kind != Kind::Real)
+            .collect();
+        let results = super::testing::results(&suite, only_fakes);
+        assert!(results
+            .aggregate(loc, Condition::CLEAN, ALL, Metric::Fpr)
+            .is_none());
+    }
 }

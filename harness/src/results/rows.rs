@@ -56,7 +56,7 @@ impl Row {
             Metric::PixelAuc => self.pixel_auc,
             Metric::F1 => self.f1,
             Metric::Iou => self.iou,
-            Metric::Acc | Metric::Auc => None,
+            Metric::Acc | Metric::Auc | Metric::Fpr => None,
         }
     }
 }

@@ -5,7 +5,8 @@
 //! font, never system fonts, so the output is byte-identical for identical input on any machine.
 //! Maps are coloured with matplotlib's viridis.
 //!
-//! - [`gamma_curves`]: γ against degradation level (Figure 8).
+//! - [`gamma_curves`]: γ against degradation level (Figure 8); [`level_curves`]: any value
+//!   against level (the FPR on real images).
 //! - [`grouped_bars`]: γ under disorganization per metric (Figure 6), or per-category bars.
 //! - [`qualitative_panel`]: fake, ground truth, prediction, overlay (Figure 1).
 //! - [`heatmap`]: cross-generator matrix (Table 3).
@@ -14,16 +15,16 @@
 mod axis;
 mod bars;
 mod canvas;
-mod gamma;
 mod heatmap;
 mod legend;
+mod levels;
 mod lines;
 mod qualitative;
 mod style;
 
 pub use bars::{grouped_bars, BarGroup};
-pub use gamma::{gamma_curves, GammaPanel};
 pub use heatmap::heatmap;
+pub use levels::{gamma_curves, level_curves, LevelPanel, ValueAxis};
 pub use lines::{loss_curves, LossCurve};
 pub use qualitative::{qualitative_panel, QualitativeRow};
 

@@ -1,5 +1,6 @@
-//! Paper Figure 8: γ (percent of the clean value) against degradation level, one panel per
-//! degradation, one line per localizer with its confidence band, one figure per metric.
+//! A value against degradation level, one panel per degradation, one line per localizer with its
+//! confidence band: γ in percent of clean (paper Figure 8, [`gamma_curves`], one figure per
+//! metric) or a value read as it is, such as the FPR on real images ([`level_curves`]).
 
 use plotters::coord::Shift;
 use plotters::element::{Polygon, Text};
@@ -15,17 +16,52 @@ use super::legend::{Footer, Swatch};
 use super::style::{self, format_tick, MUTED};
 use super::{PlotError, PointCi, Rendered, Series};
 
-/// One panel of [`gamma_curves`]: the localizers' γ over the levels of one degradation.
+/// What the vertical axis of [`level_curves`] shows and how the figure is read.
 #[derive(Debug, Clone, PartialEq)]
-pub struct GammaPanel {
+pub struct ValueAxis {
+    /// Figure title.
+    pub title: String,
+    /// How to read the figure, printed under the title.
+    pub subtitle: String,
+    /// Vertical axis label with its unit (e.g. `"γ (%)"`).
+    pub label: String,
+    /// A value drawn as a dashed line across every panel (γ: 100, no change).
+    pub reference: Option<f64>,
+    /// Values kept in view whatever the data (the reference; a rate's 0 and 1), so that panels
+    /// and figures are read on a familiar scale.
+    pub in_view: Vec<f64>,
+}
+
+impl ValueAxis {
+    /// γ of `metric` (e.g. `"SSIM"`) in percent of clean, read against 100.
+    pub fn gamma(metric: &str) -> ValueAxis {
+        ValueAxis {
+            title: format!("γ of {metric} under degradation"),
+            subtitle: "γ = 100 · mean(degraded) / mean(clean) on the same images; \
+                       dashed: no change; shaded: confidence interval"
+                .into(),
+            label: "γ (%)".into(),
+            reference: Some(100.0),
+            in_view: vec![100.0],
+        }
+    }
+}
+
+/// One panel of [`level_curves`]: the localizers' values over the levels of one degradation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LevelPanel {
     /// Panel title, the degradation's name (e.g. `"jpeg"`).
     pub degradation: String,
     /// Horizontal axis label with its unit (e.g. `"JPEG quality"`, `"kernel size (px)"`).
     pub x_label: String,
-    /// One series per localizer: `x` = level, `y` = γ in percent, `lo`/`hi` = its CI.
+    /// One series per localizer: `x` = level, `y` = the value (e.g. γ), `lo`/`hi` = its CI.
     pub series: Vec<Series>,
     /// Draw the level axis decreasing to the right (JPEG: quality falls, degradation grows).
     pub reverse_x: bool,
+    /// The level at which the series place the clean images; its tick reads "clean", since
+    /// there a point is the undegraded images and not necessarily that level applied (JPEG at
+    /// quality 100 still recompresses).
+    pub clean_level: Option<f64>,
 }
 
 /// Draws paper Figure 8 for one metric (e.g. `"SSIM"`): γ in percent against level, one panel per
@@ -36,8 +72,21 @@ pub struct GammaPanel {
 /// both are listed in [`Rendered::notes`] and printed under the chart. Errors when there are no
 /// panels, no finite point at all, an empty or duplicated series label within a panel, or an
 /// empty metric name.
-pub fn gamma_curves(metric: &str, panels: &[GammaPanel]) -> Result<Rendered, PlotError> {
-    render(&GammaFigure::new(metric, panels)?)
+pub fn gamma_curves(metric: &str, panels: &[LevelPanel]) -> Result<Rendered, PlotError> {
+    if metric.trim().is_empty() {
+        return Err(PlotError::Invalid {
+            chart: CHART,
+            what: "the metric name is empty; pass e.g. \"SSIM\"".into(),
+        });
+    }
+    level_curves(&ValueAxis::gamma(metric), panels)
+}
+
+/// Draws values against level as [`gamma_curves`] draws γ, on the vertical axis `axis`
+/// describes (its reference line, if any, dashed). Errors as [`gamma_curves`], and for an empty
+/// title.
+pub fn level_curves(axis: &ValueAxis, panels: &[LevelPanel]) -> Result<Rendered, PlotError> {
+    render(&LevelFigure::new(axis, panels)?)
 }
 
 const CHART: &str = "gamma_curves";
@@ -54,7 +103,7 @@ struct CleanSeries {
 }
 
 struct PanelData<'a> {
-    panel: &'a GammaPanel,
+    panel: &'a LevelPanel,
     /// −1 when the axis is reversed: plotting −x keeps plotters' ranges increasing.
     sign: f64,
     series: Vec<CleanSeries>,
@@ -62,8 +111,8 @@ struct PanelData<'a> {
     x_ticks: Vec<f64>,
 }
 
-struct GammaFigure<'a> {
-    metric: &'a str,
+struct LevelFigure<'a> {
+    axis: &'a ValueAxis,
     panels: Vec<PanelData<'a>>,
     cols: u32,
     rows: u32,
@@ -73,18 +122,18 @@ struct GammaFigure<'a> {
     notes: Vec<String>,
 }
 
-impl<'a> GammaFigure<'a> {
-    fn new(metric: &'a str, panels: &'a [GammaPanel]) -> Result<Self, PlotError> {
-        if metric.trim().is_empty() {
+impl<'a> LevelFigure<'a> {
+    fn new(axis: &'a ValueAxis, panels: &'a [LevelPanel]) -> Result<Self, PlotError> {
+        if axis.title.trim().is_empty() {
             return Err(PlotError::Invalid {
                 chart: CHART,
-                what: "the metric name is empty; pass e.g. \"SSIM\"".into(),
+                what: "the figure title is empty; name the value drawn".into(),
             });
         }
         if panels.is_empty() {
             return Err(PlotError::Empty {
                 chart: CHART,
-                what: "no panels; pass one GammaPanel per degradation".into(),
+                what: "no panels; pass one LevelPanel per degradation".into(),
             });
         }
         let mut labels: Vec<String> = Vec::new();
@@ -103,14 +152,16 @@ impl<'a> GammaFigure<'a> {
             return Err(PlotError::Empty {
                 chart: CHART,
                 what: format!(
-                    "no finite γ value in any of the {} panels for {metric}",
-                    panels.len()
+                    "no finite value in any of the {} panels of {:?}",
+                    panels.len(),
+                    axis.title
                 ),
             });
         }
-        // γ = 100 is the reference every panel is read against, so it is always in view.
-        let lo = finite.iter().copied().fold(100.0, f64::min);
-        let hi = finite.iter().copied().fold(100.0, f64::max);
+        let in_view = finite.iter().chain(&axis.in_view).copied();
+        let lo = in_view.clone().fold(f64::INFINITY, f64::min);
+        let hi = in_view.fold(f64::NEG_INFINITY, f64::max);
+        // A flat γ (one value, nothing else in view) gets ±5 percentage points.
         let y_range = padded(lo, hi, 0.06, 5.0);
         let y_ticks = nice_ticks(y_range.0, y_range.1, 6);
         let n = panels.len() as u32;
@@ -122,7 +173,7 @@ impl<'a> GammaFigure<'a> {
         let rows = n.div_ceil(cols);
         let footer = Footer::new(Swatch::Line, &labels, &notes, cols * PANEL_W)?;
         Ok(Self {
-            metric,
+            axis,
             panels: data,
             cols,
             rows,
@@ -159,12 +210,16 @@ impl<'a> GammaFigure<'a> {
                 },
             )
             .map_err(draw_err)?;
-        let sign = p.sign;
+        let (sign, clean) = (p.sign, p.panel.clean_level);
+        let x_tick = |v: &f64| match sign * v {
+            level if clean == Some(level) => "clean".to_string(),
+            level => format_tick(level),
+        };
         chart
             .configure_mesh()
             .x_desc(&p.panel.x_label)
-            .y_desc("γ (%)")
-            .x_label_formatter(&|v| format_tick(sign * v))
+            .y_desc(&self.axis.label)
+            .x_label_formatter(&x_tick)
             .y_label_formatter(&|v| format_tick(*v))
             .label_style(style::text(style::TICK_PX))
             .axis_desc_style(style::text(style::LABEL_PX))
@@ -172,14 +227,16 @@ impl<'a> GammaFigure<'a> {
             .axis_style(MUTED)
             .draw()
             .map_err(draw_err)?;
-        chart
-            .draw_series(DashedLineSeries::new(
-                [(x0, 100.0), (x1, 100.0)],
-                9,
-                6,
-                MUTED.stroke_width(2),
-            ))
-            .map_err(draw_err)?;
+        if let Some(y) = self.axis.reference {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    [(x0, y), (x1, y)],
+                    9,
+                    6,
+                    MUTED.stroke_width(2),
+                ))
+                .map_err(draw_err)?;
+        }
         // All bands first, so no band veils another localizer's line.
         for s in &p.series {
             let colour = style::series_colour(s.index);
@@ -223,7 +280,7 @@ impl<'a> GammaFigure<'a> {
     }
 }
 
-impl Figure for GammaFigure<'_> {
+impl Figure for LevelFigure<'_> {
     const CHART: &'static str = CHART;
 
     fn size(&self) -> (u32, u32) {
@@ -240,18 +297,19 @@ impl Figure for GammaFigure<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), PlotError> {
         let width = (self.cols * PANEL_W) as i32;
         let centred = Pos::new(HPos::Center, VPos::Top);
-        let title = format!("γ of {} under degradation", self.metric);
         root.draw(&Text::new(
-            title,
+            self.axis.title.as_str(),
             (width / 2, 14),
             style::bold(style::TITLE_PX).pos(centred),
         ))
         .map_err(draw_err)?;
-        let subtitle = "γ = 100 · mean(degraded) / mean(clean) on the same images; \
-                        dashed: no change; shaded: confidence interval";
         let sub_style = style::text(style::NOTE_PX + 1.0).color(&MUTED).pos(centred);
-        root.draw(&Text::new(subtitle, (width / 2, 50), sub_style))
-            .map_err(draw_err)?;
+        root.draw(&Text::new(
+            self.axis.subtitle.as_str(),
+            (width / 2, 50),
+            sub_style,
+        ))
+        .map_err(draw_err)?;
         let body = root
             .clone()
             .shrink((0, HEADER_H), (self.cols * PANEL_W, self.rows * PANEL_H));
@@ -266,7 +324,7 @@ impl Figure for GammaFigure<'_> {
 
 /// Validates one panel and reduces its series to finite points; registers new labels.
 fn clean_panel<'a>(
-    panel: &'a GammaPanel,
+    panel: &'a LevelPanel,
     labels: &mut Vec<String>,
     notes: &mut Vec<String>,
 ) -> Result<PanelData<'a>, PlotError> {
@@ -311,7 +369,7 @@ fn clean_panel<'a>(
         let skipped = s.points.len() - points.len();
         if skipped > 0 {
             notes.push(format!(
-                "{}, {}: {skipped} point(s) with a non-finite level or γ not drawn.",
+                "{}, {}: {skipped} point(s) with a non-finite level or value not drawn.",
                 panel.degradation, s.label
             ));
         }
@@ -372,7 +430,7 @@ mod tests {
         }
     }
 
-    fn panels() -> Vec<GammaPanel> {
+    fn panels() -> Vec<LevelPanel> {
         let jpeg = |label: &str, drop: f64| Series {
             label: label.into(),
             points: [100.0, 90.0, 70.0, 50.0, 30.0]
@@ -388,17 +446,19 @@ mod tests {
                 .collect(),
         };
         vec![
-            GammaPanel {
+            LevelPanel {
                 degradation: "jpeg".into(),
                 x_label: "JPEG quality".into(),
                 series: vec![jpeg("deeplabv3", 0.3), jpeg("stehouwer", 0.6)],
                 reverse_x: true,
+                clean_level: None,
             },
-            GammaPanel {
+            LevelPanel {
                 degradation: "blur".into(),
                 x_label: "kernel size (px)".into(),
                 series: vec![blur("deeplabv3", 2.0), blur("stehouwer", 5.0)],
                 reverse_x: false,
+                clean_level: None,
             },
         ]
     }
@@ -411,7 +471,8 @@ mod tests {
     fn renders_valid_png_and_svg_with_every_series() {
         let p = panels();
         let out = gamma_curves("SSIM", &p).unwrap();
-        let fig = GammaFigure::new("SSIM", &p).unwrap();
+        let axis = ValueAxis::gamma("SSIM");
+        let fig = LevelFigure::new(&axis, &p).unwrap();
         let (w, h) = fig.size();
         assert_eq!((fig.cols, fig.rows), (2, 1));
         let img = decode_png(&out.png, w, h);
@@ -438,7 +499,8 @@ mod tests {
     #[test]
     fn reversed_axis_puts_high_quality_on_the_left() {
         let p = panels();
-        let fig = GammaFigure::new("SSIM", &p).unwrap();
+        let axis = ValueAxis::gamma("SSIM");
+        let fig = LevelFigure::new(&axis, &p).unwrap();
         let jpeg = &fig.panels[0];
         assert_eq!(jpeg.sign, -1.0);
         // Plotted order is left to right: quality 100 first.
@@ -474,7 +536,8 @@ mod tests {
         assert!(out.notes[1]
             .contains("blur, stehouwer: 1 point(s) drawn without a confidence interval"));
         assert!(out.svg.contains("Note: jpeg, deeplabv3"));
-        let fig = GammaFigure::new("PSNR", &p).unwrap();
+        let axis = ValueAxis::gamma("PSNR");
+        let fig = LevelFigure::new(&axis, &p).unwrap();
         assert_eq!(fig.panels[0].series[0].points.len(), 4);
         assert_eq!(
             ci_runs(&fig.panels[1].series[1].points)
@@ -499,7 +562,7 @@ mod tests {
         }
         let err = gamma_curves("SSIM", &p).unwrap_err();
         assert!(matches!(err, PlotError::Empty { .. }));
-        assert!(err.to_string().contains("no finite γ value"), "{err}");
+        assert!(err.to_string().contains("no finite value"), "{err}");
         assert!(matches!(
             gamma_curves(" ", &panels()),
             Err(PlotError::Invalid { .. })
@@ -514,7 +577,7 @@ mod tests {
 
     #[test]
     fn single_points_and_flat_values_render() {
-        let single = GammaPanel {
+        let single = LevelPanel {
             degradation: "disorganize".into(),
             x_label: "permutation".into(),
             series: vec![Series {
@@ -527,8 +590,10 @@ mod tests {
                 }],
             }],
             reverse_x: false,
+            clean_level: None,
         };
-        let fig = GammaFigure::new("SSIM", std::slice::from_ref(&single)).unwrap();
+        let axis = ValueAxis::gamma("SSIM");
+        let fig = LevelFigure::new(&axis, std::slice::from_ref(&single)).unwrap();
         assert_eq!(fig.panels[0].x_range, (0.0, 2.0));
         assert_eq!(fig.y_range, (95.0, 105.0));
         let out = gamma_curves("SSIM", std::slice::from_ref(&single)).unwrap();
@@ -541,5 +606,48 @@ mod tests {
         p[1].series.clear();
         let out = gamma_curves("SSIM", &p).unwrap();
         assert!(out.svg.contains("no finite data"));
+    }
+
+    #[test]
+    fn a_rate_keeps_zero_and_one_in_view_and_names_the_clean_tick() {
+        let axis = ValueAxis {
+            title: "FPR on real images under degradation".into(),
+            subtitle: "share of real images called fake".into(),
+            label: "FPR (reals)".into(),
+            reference: None,
+            in_view: vec![0.0, 1.0],
+        };
+        let mut p = panels();
+        for panel in &mut p {
+            for s in &mut panel.series {
+                for q in &mut s.points {
+                    *q = PointCi {
+                        x: q.x,
+                        y: 0.25,
+                        lo: 0.2,
+                        hi: 0.3,
+                    };
+                }
+            }
+        }
+        p[1].clean_level = Some(1.0);
+        let fig = LevelFigure::new(&axis, &p).unwrap();
+        assert!(
+            fig.y_range.0 < 0.0 && fig.y_range.1 > 1.0,
+            "{:?}",
+            fig.y_range
+        );
+        assert!(fig.y_ticks.contains(&0.0) && fig.y_ticks.contains(&1.0));
+        let out = level_curves(&axis, &p).unwrap();
+        for text in [
+            "FPR on real images under degradation",
+            "FPR (reals)",
+            "\nclean\n",
+        ] {
+            assert!(out.svg.contains(text), "SVG lacks {text:?}");
+        }
+        // Only the panel with a clean level labels a tick "clean"; γ is not mentioned.
+        assert_eq!(out.svg.matches("\nclean\n").count(), 1);
+        assert!(!out.svg.contains("γ"));
     }
 }
