@@ -108,12 +108,8 @@ fn point(a: &Aggregate) -> Option<PointCi> {
 
 /// One panel per swept degradation with one series per localizer, its points given by
 /// `points(localizer, test)`; series without points and panels without series are left out.
-/// `mark_clean` names the tick at [`clean_level`] "clean".
-fn level_panels(
-    suite: &Suite,
-    mark_clean: bool,
-    points: impl Fn(&str, &str) -> Vec<PointCi>,
-) -> Vec<LevelPanel> {
+/// The tick at [`clean_level`], where every sweep puts its clean point, reads "clean".
+fn level_panels(suite: &Suite, points: impl Fn(&str, &str) -> Vec<PointCi>) -> Vec<LevelPanel> {
     swept_tests(suite)
         .into_iter()
         .map(|test| LevelPanel {
@@ -131,14 +127,15 @@ fn level_panels(
                 })
                 .filter(|s| !s.points.is_empty())
                 .collect(),
-            clean_level: clean_level(test).filter(|_| mark_clean),
+            clean_level: clean_level(test),
         })
         .filter(|p| !p.series.is_empty())
         .collect()
 }
 
 /// Figure 8: γ curves, one figure per metric (image-level ACC and AUC too), one panel per
-/// degradation; γ is 100 at the identity level by definition.
+/// degradation; every sweep starts from the clean images at [`clean_level`], where γ is 100 by
+/// definition.
 fn gamma_curves(
     dir: &Path,
     suite: &Suite,
@@ -146,16 +143,14 @@ fn gamma_curves(
     figures: &mut Vec<Figure>,
 ) -> Result<(), FigureError> {
     for metric in GAMMA_METRICS {
-        let panels = level_panels(suite, false, |localizer, test| {
-            let identity = degradations::op_info(test)
-                .and_then(|op| op.identity_level)
-                .map(|x| PointCi {
-                    x,
-                    y: 100.0,
-                    lo: 100.0,
-                    hi: 100.0,
-                });
-            identity
+        let panels = level_panels(suite, |localizer, test| {
+            let clean = clean_level(test).map(|x| PointCi {
+                x,
+                y: 100.0,
+                lo: 100.0,
+                hi: 100.0,
+            });
+            clean
                 .into_iter()
                 .chain(
                     results
@@ -219,7 +214,7 @@ fn fpr_curves(
         .aggregates
         .iter()
         .any(|a| a.metric == Metric::Fpr && a.level.is_some());
-    let panels = level_panels(suite, true, fpr_at);
+    let panels = level_panels(suite, fpr_at);
     if !degraded_fpr || panels.is_empty() {
         return Ok(());
     }
@@ -233,6 +228,7 @@ fn fpr_curves(
         label: Metric::Fpr.label().into(),
         reference: None,
         in_view: vec![0.0, 1.0],
+        robust: None,
     };
     let rendered = plots::level_curves(&axis, &panels).map_err(plot_err("FPR"))?;
     save(

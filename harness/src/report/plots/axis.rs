@@ -80,9 +80,52 @@ pub(crate) fn padded(lo: f64, hi: f64, fraction: f64, min_pad: f64) -> (f64, f64
     (lo - pad, hi + pad)
 }
 
+/// The `q`-quantile (0 to 1) of `sorted` values, linearly interpolated between ranks (numpy's
+/// default); `None` when empty.
+fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
+    let last = sorted.len().checked_sub(1)?;
+    let at = q.clamp(0.0, 1.0) * last as f64;
+    let (i, frac) = (at.floor() as usize, at.fract());
+    let next = sorted[(i + 1).min(last)];
+    Some(sorted[i] + frac * (next - sorted[i]))
+}
+
+/// A value range that a few outliers cannot stretch: from the 5th to the 95th percentile of the
+/// finite `values`, widened to hold `core` (the range a reader expects to see, e.g. γ 50–150 %),
+/// `[min(core.0, p5), max(core.1, p95)]`. Values outside are drawn clipped at its edge. `core`
+/// alone when no value is finite.
+pub(crate) fn robust_range(values: &[f64], core: (f64, f64)) -> (f64, f64) {
+    let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    sorted.sort_by(f64::total_cmp);
+    match (quantile(&sorted, 0.05), quantile(&sorted, 0.95)) {
+        (Some(p5), Some(p95)) => (core.0.min(p5), core.1.max(p95)),
+        _ => core,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_robust_range_ignores_an_outlier_and_keeps_the_core() {
+        // 39 values of 80–99 % and one of 270 %: the range is the core, 50–150.
+        let mut values: Vec<f64> = (0..39).map(|i| 80.0 + f64::from(i % 20)).collect();
+        values.push(270.0);
+        assert_eq!(robust_range(&values, (50.0, 150.0)), (50.0, 150.0));
+        // Many high values are no outlier: the range follows their 95th percentile.
+        let high: Vec<f64> = (0..=100).map(|i| 100.0 + 2.0 * f64::from(i)).collect();
+        let (lo, hi) = robust_range(&high, (50.0, 150.0));
+        assert_eq!(lo, 50.0);
+        assert!((hi - 290.0).abs() < 1e-9, "{hi}");
+        // Low values widen the bottom the same way; non-finite values are ignored.
+        let low = [10.0, 12.0, 14.0, 16.0, 100.0, f64::NAN];
+        let (lo, _) = robust_range(&low, (50.0, 150.0));
+        assert!((lo - 10.4).abs() < 1e-9, "{lo}");
+        assert_eq!(robust_range(&[f64::NAN], (50.0, 150.0)), (50.0, 150.0));
+        assert_eq!(quantile(&[1.0, 2.0, 3.0], 0.5), Some(2.0));
+        assert_eq!(quantile(&[], 0.5), None);
+    }
 
     #[test]
     fn nice_ticks_are_round_and_inside() {

@@ -3,14 +3,14 @@
 //! metric) or a value read as it is, such as the FPR on real images ([`level_curves`]).
 
 use plotters::coord::Shift;
-use plotters::element::{Polygon, Text};
+use plotters::element::{EmptyElement, PathElement, Polygon, Text};
 use plotters::prelude::{
     ChartBuilder, DashedLineSeries, DrawingArea, DrawingBackend, LineSeries, RGBColor,
 };
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::Color;
 
-use super::axis::{level_ticks, nice_ticks, padded, Ticked};
+use super::axis::{level_ticks, nice_ticks, padded, robust_range, Ticked};
 use super::canvas::{draw_err, render, Figure};
 use super::legend::{Footer, Swatch};
 use super::style::{self, format_tick, MUTED};
@@ -30,6 +30,11 @@ pub struct ValueAxis {
     /// Values kept in view whatever the data (the reference; a rate's 0 and 1), so that panels
     /// and figures are read on a familiar scale.
     pub in_view: Vec<f64>,
+    /// With `Some(core)`, the axis spans the points' 5th to 95th percentile widened to `core`
+    /// ([`robust_range`]) and values beyond it are drawn at its edge (points as arrows) and
+    /// listed in a note, so that one localizer's outlier does not flatten every other line.
+    /// `None`: every value and interval in view.
+    pub robust: Option<(f64, f64)>,
 }
 
 impl ValueAxis {
@@ -38,14 +43,18 @@ impl ValueAxis {
         ValueAxis {
             title: format!("γ of {metric} under degradation"),
             subtitle: "γ = 100 · mean(degraded) / mean(clean) on the same images; \
-                       dashed: no change; shaded: confidence interval"
+                       \"clean\": undegraded; dashed: no change; shaded: confidence interval"
                 .into(),
             label: "γ (%)".into(),
             reference: Some(100.0),
             in_view: vec![100.0],
+            robust: Some(GAMMA_CORE),
         }
     }
 }
+
+/// The γ range always in view (%): halving to a 50 % rise, what a reader scans first.
+pub const GAMMA_CORE: (f64, f64) = (50.0, 150.0);
 
 /// One panel of [`level_curves`]: the localizers' values over the levels of one degradation.
 #[derive(Debug, Clone, PartialEq)]
@@ -158,11 +167,26 @@ impl<'a> LevelFigure<'a> {
                 ),
             });
         }
-        let in_view = finite.iter().chain(&axis.in_view).copied();
-        let lo = in_view.clone().fold(f64::INFINITY, f64::min);
-        let hi = in_view.fold(f64::NEG_INFINITY, f64::max);
+        let (lo, hi) = match axis.robust {
+            Some(core) => {
+                let ys: Vec<f64> = data
+                    .iter()
+                    .flat_map(|p| p.series.iter().flat_map(|s| s.points.iter().map(|q| q.y)))
+                    .collect();
+                robust_range(&ys, core)
+            }
+            None => (
+                finite.iter().copied().fold(f64::INFINITY, f64::min),
+                finite.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            ),
+        };
+        let lo = axis.in_view.iter().copied().fold(lo, f64::min);
+        let hi = axis.in_view.iter().copied().fold(hi, f64::max);
         // A flat γ (one value, nothing else in view) gets ±5 percentage points.
         let y_range = padded(lo, hi, 0.06, 5.0);
+        if let Some(core) = axis.robust {
+            notes.extend(clipped_notes(&data, &labels, y_range, core, &axis.label));
+        }
         let y_ticks = nice_ticks(y_range.0, y_range.1, 6);
         let n = panels.len() as u32;
         let cols = if n <= 3 {
@@ -237,6 +261,8 @@ impl<'a> LevelFigure<'a> {
                 ))
                 .map_err(draw_err)?;
         }
+        // Values beyond the axis (a robust axis clips outliers) are drawn at its edge.
+        let clip = |v: f64| v.clamp(y0, y1);
         // All bands first, so no band veils another localizer's line.
         for s in &p.series {
             let colour = style::series_colour(s.index);
@@ -244,15 +270,16 @@ impl<'a> LevelFigure<'a> {
                 if run.len() >= 2 {
                     let outline: Vec<(f64, f64)> = run
                         .iter()
-                        .map(|q| (q.x, q.hi))
-                        .chain(run.iter().rev().map(|q| (q.x, q.lo)))
+                        .map(|q| (q.x, clip(q.hi)))
+                        .chain(run.iter().rev().map(|q| (q.x, clip(q.lo))))
                         .collect();
                     chart
                         .draw_series([Polygon::new(outline, colour.mix(0.18).filled())])
                         .map_err(draw_err)?;
                 } else {
                     let q = run[0];
-                    style::draw_whisker(chart.plotting_area(), (q.x, q.lo, q.hi), 5, colour)?;
+                    let whisker = (q.x, clip(q.lo), clip(q.hi));
+                    style::draw_whisker(chart.plotting_area(), whisker, 5, colour)?;
                 }
             }
         }
@@ -260,10 +287,17 @@ impl<'a> LevelFigure<'a> {
             let colour = style::series_colour(s.index);
             let line = colour.stroke_width(3);
             chart
-                .draw_series(LineSeries::new(s.points.iter().map(|q| (q.x, q.y)), line))
+                .draw_series(LineSeries::new(
+                    s.points.iter().map(|q| (q.x, clip(q.y))),
+                    line,
+                ))
                 .map_err(draw_err)?;
             for q in &s.points {
-                style::draw_marker(chart.plotting_area(), s.index, (q.x, q.y), colour)?;
+                if q.y > y1 || q.y < y0 {
+                    draw_clip_arrow(chart.plotting_area(), (q.x, clip(q.y)), q.y > y1, colour)?;
+                } else {
+                    style::draw_marker(chart.plotting_area(), s.index, (q.x, q.y), colour)?;
+                }
             }
         }
         if p.series.iter().all(|s| s.points.is_empty()) {
@@ -406,6 +440,87 @@ fn clean_panel<'a>(
         x_range,
         x_ticks,
     })
+}
+
+/// An arrow with its tip on the axis edge at `at`, pointing out of the plot (up when `up`): a
+/// point whose value lies beyond the axis.
+fn draw_clip_arrow<DB: DrawingBackend, CT: plotters::coord::CoordTranslate<From = (f64, f64)>>(
+    area: &DrawingArea<DB, CT>,
+    at: (f64, f64),
+    up: bool,
+    colour: RGBColor,
+) -> Result<(), PlotError> {
+    // Pixel offsets grow downwards; the arrow lies inside the plot, below an upper edge.
+    let d = if up { 1 } else { -1 };
+    let head = vec![(0, 0), (-7, 11 * d), (7, 11 * d)];
+    let stem = vec![(0, 8 * d), (0, 22 * d)];
+    area.draw(&(EmptyElement::at(at) + Polygon::new(head, colour.filled())))
+        .map_err(draw_err)?;
+    area.draw(&(EmptyElement::at(at) + PathElement::new(stem, colour.stroke_width(3))))
+        .map_err(draw_err)
+}
+
+/// One note per localizer with values beyond `y_range` (a robust axis), saying how many and how
+/// far, and where; the first note says how they are drawn.
+fn clipped_notes(
+    panels: &[PanelData],
+    labels: &[String],
+    (y0, y1): (f64, f64),
+    core: (f64, f64),
+    unit: &str,
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    for (index, label) in labels.iter().enumerate() {
+        let mut count = 0;
+        let (mut low, mut high) = (f64::INFINITY, f64::NEG_INFINITY);
+        let mut panels_hit: Vec<&str> = Vec::new();
+        for p in panels {
+            let beyond: Vec<f64> = p
+                .series
+                .iter()
+                .filter(|s| s.index == index)
+                .flat_map(|s| s.points.iter().map(|q| q.y))
+                .filter(|&y| y < y0 || y > y1)
+                .collect();
+            if !beyond.is_empty() {
+                count += beyond.len();
+                low = beyond.iter().copied().fold(low, f64::min);
+                high = beyond.iter().copied().fold(high, f64::max);
+                panels_hit.push(&p.panel.degradation);
+            }
+        }
+        if count == 0 {
+            continue;
+        }
+        let span = if low == high {
+            format_tick_value(low)
+        } else {
+            format!("{} to {}", format_tick_value(low), format_tick_value(high))
+        };
+        notes.push(format!(
+            "{label}: {count} point(s) beyond the axis ({span}) in {}.",
+            panels_hit.join(", ")
+        ));
+    }
+    if !notes.is_empty() {
+        notes.insert(
+            0,
+            format!(
+                "{unit} axis cut to {}–{} (5th–95th percentile of the points, at least {}–{}); \
+                 values beyond sit at its edge, points as arrows.",
+                format_tick_value(y0),
+                format_tick_value(y1),
+                format_tick_value(core.0),
+                format_tick_value(core.1)
+            ),
+        );
+    }
+    notes
+}
+
+/// A value in a note: one decimal at most.
+fn format_tick_value(v: f64) -> String {
+    format_tick((v * 10.0).round() / 10.0)
 }
 
 /// Maximal runs of consecutive points whose interval bounds are both finite.
@@ -595,9 +710,38 @@ mod tests {
         let axis = ValueAxis::gamma("SSIM");
         let fig = LevelFigure::new(&axis, std::slice::from_ref(&single)).unwrap();
         assert_eq!(fig.panels[0].x_range, (0.0, 2.0));
-        assert_eq!(fig.y_range, (95.0, 105.0));
+        // A flat γ shows the core range, padded.
+        assert_eq!(fig.y_range, (44.0, 156.0));
         let out = gamma_curves("SSIM", std::slice::from_ref(&single)).unwrap();
         decode_png(&out.png, fig.size().0, fig.size().1);
+    }
+
+    #[test]
+    fn a_gamma_outlier_is_cut_off_drawn_at_the_edge_and_noted() {
+        let mut p = panels();
+        // deeplabv3 within 70–100 %; one stehouwer point at 270 %.
+        p[1].series[1].points[4].y = 270.0;
+        p[1].series[1].points[4].hi = 290.0;
+        let axis = ValueAxis::gamma("COSS");
+        let fig = LevelFigure::new(&axis, &p).unwrap();
+        assert_eq!(fig.y_range, (44.0, 156.0));
+        assert_eq!(
+            fig.notes,
+            vec![
+                "γ (%) axis cut to 44–156 (5th–95th percentile of the points, at least 50–150); \
+                 values beyond sit at its edge, points as arrows."
+                    .to_string(),
+                "stehouwer: 1 point(s) beyond the axis (270) in blur.".to_string(),
+            ]
+        );
+        let out = gamma_curves("COSS", &p).unwrap();
+        assert!(out.svg.contains("stehouwer: 1 point(s) beyond the axis"));
+        let w = fig.size().0;
+        decode_png(&out.png, w, fig.size().1);
+        // Without the outlier nothing is cut and nothing noted.
+        let plain = panels();
+        let fig = LevelFigure::new(&axis, &plain).unwrap();
+        assert!(fig.notes.is_empty(), "{:?}", fig.notes);
     }
 
     #[test]
@@ -616,6 +760,7 @@ mod tests {
             label: "FPR (reals)".into(),
             reference: None,
             in_view: vec![0.0, 1.0],
+            robust: None,
         };
         let mut p = panels();
         for panel in &mut p {
