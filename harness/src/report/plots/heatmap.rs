@@ -169,7 +169,7 @@ impl<'a> HeatmapFigure<'a> {
         let bar = Tile {
             x: (grid_x + cell_w * col_labels.len() as i32 + BAR_GAP) as u32,
             y: (HEADER_H + AXIS_TITLE_H + COL_LABEL_H) as u32,
-            image: colour_bar(BAR_W as u32, grid_h.max(MIN_BAR_H) as u32),
+            image: colour_bar(BAR_W as u32, grid_h.max(MIN_BAR_H) as u32, viridis),
         };
         // A matrix of a few columns is narrower than its title: widen the figure, not clip it.
         let title_w = style::text_size(&style::bold(style::TITLE_PX), title)?.0 + 40;

@@ -1,5 +1,7 @@
-//! Paper Figure 1: per row, the fake image, its ground truth (gray), the prediction (viridis, with
-//! a 0–1 colour bar) and the prediction overlaid on the fake.
+//! Paper Figure 1: per row, the fake image, its ground truth (gray), the prediction (viridis) and
+//! the prediction overlaid on the fake. Each map is stretched from 0 to its own maximum, written
+//! on its colour bar: a localizer whose maps peak at 0.2 would otherwise look like no prediction
+//! at all, and its overlay like the fake image.
 
 use image::imageops::{self, FilterType};
 use plotters::coord::Shift;
@@ -27,9 +29,11 @@ pub struct QualitativeRow {
 }
 
 /// Draws paper Figure 1: one row per [`QualitativeRow`] with four tiles, *Fake*, *Ground truth*
-/// (black 0 to white 1), *Prediction* (viridis, with a colour bar from 0 to 1) and *Overlay*
-/// (`(1 − p)·fake + p·viridis(p)` per pixel, p the prediction). Each tile fits a 200 px box with
-/// the fake's aspect ratio; maps are scaled to it bilinearly (antialiased) whatever their size.
+/// (black 0 to white at its maximum), *Prediction* (viridis from 0 to its maximum) and *Overlay*
+/// (`(1 − p)·fake + p·viridis(p)` per pixel, p the prediction divided by its maximum). Each map
+/// has a colour bar from 0 to its own maximum (a map of zeros: 0 to 1), and the figure says so
+/// under its title. Each tile fits a 200 px box with the fake's aspect ratio; maps are scaled to
+/// it bilinearly (antialiased) whatever their size.
 ///
 /// Map values outside [0,1] are clamped for display and noted in [`Rendered::notes`]. Errors
 /// when there are no rows, an image or map is empty, or a map holds NaN or infinity.
@@ -40,25 +44,45 @@ pub fn qualitative_panel(title: &str, rows: &[QualitativeRow]) -> Result<Rendere
 const CHART: &str = "qualitative_panel";
 /// The box each tile fits in, px.
 const TILE: u32 = 200;
-const HEADER_H: u32 = 56;
+const HEADER_H: u32 = 76;
 const COLUMN_TITLE_H: u32 = 34;
 const LABEL_W: u32 = 40;
 const GAP: u32 = 14;
 const ROW_GAP: u32 = 14;
 const BAR_GAP: u32 = 6;
 const BAR_W: u32 = 14;
-const BAR_LABEL_W: u32 = 34;
+const BAR_LABEL_W: u32 = 48;
 const MARGIN: u32 = 16;
 const COLUMNS: [&str; 4] = ["Fake", "Ground truth", "Prediction", "Overlay"];
+/// Tiles per row: fake, ground truth, its colour bar, prediction, its colour bar, overlay.
+const TILES_PER_ROW: usize = 6;
+/// What a reader must know to read the maps, printed under the title.
+pub const SCALE_NOTE: &str = "Each map is stretched from 0 to its own maximum (the top of its \
+                              colour bar); the overlay blends the stretched prediction.";
 
 struct QualitativeFigure<'a> {
     title: &'a str,
     labels: Vec<&'a str>,
     tile: u32,
-    /// Per row: fake, ground truth, prediction, colour bar, overlay.
+    /// [`TILES_PER_ROW`] per row.
     tiles: Vec<Tile>,
+    /// Per row, the top of the ground truth's and the prediction's colour bar.
+    tops: Vec<[f64; 2]>,
     footer: Footer,
     notes: Vec<String>,
+}
+
+/// The value a map's display stretches to 1: its maximum within [0,1], or 1 for a map of zeros.
+fn display_top(map: &metrics::Map) -> f64 {
+    let max = map
+        .pixels()
+        .map(|p| f64::from(p.0[0]).clamp(0.0, 1.0))
+        .fold(0.0, f64::max);
+    if max > 0.0 {
+        max
+    } else {
+        1.0
+    }
 }
 
 impl<'a> QualitativeFigure<'a> {
@@ -80,7 +104,8 @@ impl<'a> QualitativeFigure<'a> {
                 max: MAX_SIDE_PX,
             });
         }
-        let mut tiles = Vec::with_capacity(rows.len() * 5);
+        let mut tiles = Vec::with_capacity(rows.len() * TILES_PER_ROW);
+        let mut tops = Vec::with_capacity(rows.len());
         let mut notes = Vec::new();
         let columns = column_lefts(tile);
         for (r, row) in rows.iter().enumerate() {
@@ -106,16 +131,20 @@ impl<'a> QualitativeFigure<'a> {
             } else {
                 imageops::resize(&row.fake, w, h, FilterType::Triangle)
             };
+            let (gt_top, pred_top) = (display_top(&row.ground_truth), display_top(&row.prediction));
             let gt = scaled(&row.ground_truth, w, h);
             let pred = scaled(&row.prediction, w, h);
+            let stretched = |map: &metrics::Map, top: f64, x: u32, y: u32| {
+                f64::from(map.get_pixel(x, y).0[0]).clamp(0.0, 1.0) / top
+            };
             let ground_truth = image::RgbImage::from_fn(w, h, |x, y| {
-                image::Rgb(gray(f64::from(gt.get_pixel(x, y).0[0])))
+                image::Rgb(gray(stretched(&gt, gt_top, x, y)))
             });
             let prediction = image::RgbImage::from_fn(w, h, |x, y| {
-                image::Rgb(viridis(f64::from(pred.get_pixel(x, y).0[0])))
+                image::Rgb(viridis(stretched(&pred, pred_top, x, y)))
             });
             let overlay = image::RgbImage::from_fn(w, h, |x, y| {
-                let p = f64::from(pred.get_pixel(x, y).0[0]).clamp(0.0, 1.0);
+                let p = stretched(&pred, pred_top, x, y).clamp(0.0, 1.0);
                 let (f, c) = (fake.get_pixel(x, y).0, viridis(p));
                 image::Rgb(std::array::from_fn(|k| {
                     ((1.0 - p) * f64::from(f[k]) + p * f64::from(c[k])).round() as u8
@@ -135,6 +164,11 @@ impl<'a> QualitativeFigure<'a> {
                 image: ground_truth,
             });
             tiles.push(Tile {
+                x: columns[1] + tile + BAR_GAP,
+                y: top,
+                image: colour_bar(BAR_W, h, gray),
+            });
+            tiles.push(Tile {
                 x: columns[2] + dx,
                 y: top,
                 image: prediction,
@@ -142,13 +176,14 @@ impl<'a> QualitativeFigure<'a> {
             tiles.push(Tile {
                 x: columns[2] + tile + BAR_GAP,
                 y: top,
-                image: colour_bar(BAR_W, h),
+                image: colour_bar(BAR_W, h, viridis),
             });
             tiles.push(Tile {
                 x: columns[3] + dx,
                 y: top,
                 image: overlay,
             });
+            tops.push([gt_top, pred_top]);
         }
         let width = columns[3] + tile + MARGIN;
         let footer = Footer::new(Swatch::Box, &[], &notes, width)?;
@@ -157,6 +192,7 @@ impl<'a> QualitativeFigure<'a> {
             labels: rows.iter().map(|r| r.label.as_str()).collect(),
             tile,
             tiles,
+            tops,
             footer,
             notes,
         })
@@ -183,10 +219,12 @@ impl<'a> QualitativeFigure<'a> {
         root.draw(&Text::new(label, at, font)).map_err(draw_err)
     }
 
+    /// The frame and the ticks of a colour bar from 0 to `top`.
     fn draw_colour_bar_ticks<DB: DrawingBackend>(
         &self,
         root: &DrawingArea<DB, Shift>,
         bar: &Tile,
+        top: f64,
     ) -> Result<(), PlotError> {
         let (x, y, h) = (bar.x as i32, bar.y as i32, bar.image.height() as i32);
         root.draw(&Rectangle::new(
@@ -195,7 +233,8 @@ impl<'a> QualitativeFigure<'a> {
         ))
         .map_err(draw_err)?;
         let font = style::text(style::NOTE_PX).pos(Pos::new(HPos::Left, VPos::Center));
-        for (v, text) in [(0.0, "0"), (0.5, "0.5"), (1.0, "1")] {
+        for v in [0.0, 0.5, 1.0] {
+            let text = bar_tick(v * top);
             let ty = y + h - 1 - (v * f64::from(h - 1)).round() as i32;
             let right = x + BAR_W as i32;
             root.draw(&PathElement::new(
@@ -234,6 +273,11 @@ impl Figure for QualitativeFigure<'_> {
         let title = style::bold(style::TITLE_PX).pos(Pos::new(HPos::Center, VPos::Top));
         root.draw(&Text::new(self.title, (width / 2, 16), title))
             .map_err(draw_err)?;
+        let note = style::text(style::NOTE_PX)
+            .color(&MUTED)
+            .pos(Pos::new(HPos::Center, VPos::Top));
+        root.draw(&Text::new(SCALE_NOTE, (width / 2, 52), note))
+            .map_err(draw_err)?;
         let heading = style::bold(style::LABEL_PX).pos(Pos::new(HPos::Center, VPos::Center));
         for (name, left) in COLUMNS.iter().zip(column_lefts(self.tile)) {
             let at = (
@@ -243,11 +287,11 @@ impl Figure for QualitativeFigure<'_> {
             root.draw(&Text::new(*name, at, heading.clone()))
                 .map_err(draw_err)?;
         }
-        for (r, row_tiles) in self.tiles.chunks_exact(5).enumerate() {
+        for (r, row_tiles) in self.tiles.chunks_exact(TILES_PER_ROW).enumerate() {
             self.draw_row_label(root, r)?;
             for (k, t) in row_tiles.iter().enumerate() {
-                if k == 3 {
-                    self.draw_colour_bar_ticks(root, t)?;
+                if k == 2 || k == 4 {
+                    self.draw_colour_bar_ticks(root, t, self.tops[r][k / 2 - 1])?;
                 } else {
                     let (x, y) = (t.x as i32, t.y as i32);
                     let (w, h) = (t.image.width() as i32, t.image.height() as i32);
@@ -268,12 +312,25 @@ impl Figure for QualitativeFigure<'_> {
     }
 }
 
-/// Left edges of the four tile columns, px.
+/// A colour bar's tick label: two decimals, more for a map that peaks below 0.01.
+fn bar_tick(v: f64) -> String {
+    if v == 0.0 {
+        "0".into()
+    } else if v >= 0.01 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.1e}")
+    }
+}
+
+/// Left edges of the four tile columns, px; the ground truth and the prediction each have a
+/// colour bar to their right.
 fn column_lefts(tile: u32) -> [u32; 4] {
     let fake = LABEL_W;
+    let bar = BAR_GAP + BAR_W + BAR_LABEL_W;
     let gt = fake + tile + GAP;
-    let pred = gt + tile + GAP;
-    let overlay = pred + tile + BAR_GAP + BAR_W + BAR_LABEL_W + GAP;
+    let pred = gt + tile + bar + GAP;
+    let overlay = pred + tile + bar + GAP;
     [fake, gt, pred, overlay]
 }
 
@@ -371,8 +428,8 @@ mod tests {
         let (w, h) = fig.size();
         let img = decode_png(&out.png, w, h);
         check_svg(&out.svg, w, h);
-        let [fake, gt, pred, _bar, overlay] = &fig.tiles[..] else {
-            panic!("5 tiles")
+        let [fake, gt, _gt_bar, pred, _bar, overlay] = &fig.tiles[..] else {
+            panic!("6 tiles")
         };
         let at = |t: &Tile, x: u32, y: u32| img.get_pixel(t.x + x, t.y + y).0;
         for (x, y) in [(0, 150), (50, 150), (120, 160), (199, 199), (37, 10)] {
@@ -400,7 +457,7 @@ mod tests {
                 );
             }
         }
-        assert_eq!(out.svg.matches("<image ").count(), 5);
+        assert_eq!(out.svg.matches("<image ").count(), 6);
         for text in [
             "Localization examples",
             "Fake",
@@ -424,17 +481,55 @@ mod tests {
         decode_png(&out.png, fig.size().0, fig.size().1);
         let dims: Vec<(u32, u32)> = fig.tiles.iter().map(|t| t.image.dimensions()).collect();
         assert_eq!(
-            dims[..5],
-            [(200, 200), (200, 200), (200, 200), (BAR_W, 200), (200, 200)]
+            dims[..6],
+            [
+                (200, 200),
+                (200, 200),
+                (BAR_W, 200),
+                (200, 200),
+                (BAR_W, 200),
+                (200, 200)
+            ]
         );
         assert_eq!(
-            dims[5..],
-            [(200, 100), (200, 100), (200, 100), (BAR_W, 100), (200, 100)]
+            dims[6..],
+            [
+                (200, 100),
+                (200, 100),
+                (BAR_W, 100),
+                (200, 100),
+                (BAR_W, 100),
+                (200, 100)
+            ]
         );
         // The GT ramp survives scaling: dark on the left, light on the right.
         let gt = &fig.tiles[1].image;
         assert!(gt.get_pixel(2, 100).0[0] < 10 && gt.get_pixel(197, 100).0[0] > 245);
-        assert_eq!(out.svg.matches("<image ").count(), 10);
+        assert_eq!(out.svg.matches("<image ").count(), 12);
+    }
+
+    #[test]
+    fn a_faint_map_is_stretched_to_its_maximum_and_says_so() {
+        let mut r = row("faint", (200, 200), (200, 200));
+        // A prediction peaking at 0.2 shows as the full colour scale, its bar topped by 0.20.
+        for p in r.prediction.pixels_mut() {
+            p.0[0] *= 0.2;
+        }
+        let rows = vec![r];
+        let fig = QualitativeFigure::new("t", &rows, TILE).unwrap();
+        assert_eq!(fig.tops, vec![[1.0, 0.2f32 as f64]]);
+        let pred = &fig.tiles[3].image;
+        assert_eq!(pred.get_pixel(199, 199).0, viridis(1.0));
+        assert_eq!(pred.get_pixel(0, 0).0, viridis(0.0));
+        let out = qualitative_panel("t", &rows).unwrap();
+        assert!(out.svg.contains("0.20"), "the bar's top value is written");
+        assert!(out.svg.contains("stretched from 0 to its own maximum"));
+        // A map of zeros keeps the 0–1 scale.
+        let zeros = metrics::Map::new(4, 4);
+        assert_eq!(display_top(&zeros), 1.0);
+        assert_eq!(bar_tick(0.0), "0");
+        assert_eq!(bar_tick(0.5), "0.50");
+        assert_eq!(bar_tick(0.004), "4.0e-3");
     }
 
     #[test]

@@ -128,12 +128,12 @@ pub(crate) fn viridis(v: f64) -> [u8; 3] {
     [c.r, c.g, c.b]
 }
 
-/// A vertical viridis ramp, 1 at the top, 0 at the bottom.
-pub(crate) fn colour_bar(width: u32, height: u32) -> image::RgbImage {
+/// A vertical ramp of colour map `cmap` (e.g. [`viridis`]), 1 at the top, 0 at the bottom.
+pub(crate) fn colour_bar(width: u32, height: u32, cmap: fn(f64) -> [u8; 3]) -> image::RgbImage {
     image::RgbImage::from_fn(width, height, |_, y| {
         let top = height.saturating_sub(1);
         let v = f64::from(top - y) / f64::from(top.max(1));
-        image::Rgb(viridis(v))
+        image::Rgb(cmap(v))
     })
 }
 
