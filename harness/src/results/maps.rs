@@ -1,6 +1,7 @@
 //! The maps the report's qualitative panels show, captured while the suite runs (by
 //! `evaluation::execute`): for a few fake
-//! images of distinct generators and categories, under the clean and disorganized conditions,
+//! images spread over generators and properties ([`spread_examples`]), under the clean and
+//! disorganized conditions,
 //! the image as shown, its ground truth and every localizer's validated prediction, all at the
 //! evaluation size. The report reads these files and never runs a localizer again, so a
 //! localizer that fails leaves a gap in a panel instead of stopping the report; a resumed or
@@ -17,7 +18,7 @@ use metrics::Map;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Condition, Suite};
-use crate::data::{self, seeds, Dataset, ImageRef};
+use crate::data::{self, seeds, Dataset, ImageRef, Kind};
 use crate::error::RunError;
 
 /// Directory of the captured maps inside a run directory.
@@ -75,6 +76,51 @@ pub fn file_stem(name: &str) -> String {
     format!("{safe}-{}", &seeds::hex(&digest)[..8])
 }
 
+/// Which of the fakes, given as `(generator, property, entire synthesis)` in dataset order, the
+/// qualitative panels show: `n` of them, deterministically, spread over generators and
+/// properties. The dataset lists a generator's properties together, so taking the first image
+/// of each generator would show one property only; instead each pick prefers an unseen
+/// generator *and* an unseen property, then an unseen category. One row goes to a fully
+/// synthesised face when there are any and `n` ≥ 2: its ground truth is the whole image, a
+/// different reading of a map. Partial manipulations come first, then the entire synthesis.
+pub fn spread_examples(fakes: &[(&str, &str, bool)], n: usize) -> Vec<usize> {
+    let has = |entire: bool| fakes.iter().any(|f| f.2 == entire);
+    let partial_rows = if n >= 2 && has(true) && has(false) {
+        n - 1
+    } else {
+        n
+    };
+    let mut chosen: Vec<usize> = Vec::new();
+    pick_spread(fakes, &mut chosen, false, partial_rows);
+    pick_spread(fakes, &mut chosen, true, n);
+    // Too few partial categories: fill with more of them.
+    pick_spread(fakes, &mut chosen, false, n);
+    chosen
+}
+
+/// Adds fakes of one kind (entire synthesis or not) to `chosen` until it holds `budget`: first
+/// those of a generator and a property not yet chosen, then those of a category not yet chosen.
+fn pick_spread(fakes: &[(&str, &str, bool)], chosen: &mut Vec<usize>, entire: bool, budget: usize) {
+    for pass in 0..2 {
+        for (k, f) in fakes.iter().enumerate() {
+            if f.2 != entire || chosen.len() >= budget || chosen.contains(&k) {
+                continue;
+            }
+            let taken = |same: &dyn Fn(&(&str, &str, bool)) -> bool| {
+                chosen.iter().any(|&c| same(&fakes[c]))
+            };
+            let fresh = if pass == 0 {
+                !taken(&|c| c.0 == f.0) && !taken(&|c| c.1 == f.1)
+            } else {
+                !taken(&|c| c.0 == f.0 && c.1 == f.1)
+            };
+            if fresh {
+                chosen.push(k);
+            }
+        }
+    }
+}
+
 /// Captures for one run directory.
 pub struct Capture {
     dir: PathBuf,
@@ -82,25 +128,21 @@ pub struct Capture {
 }
 
 impl Capture {
-    /// Chooses the images (distinct generators first, then distinct categories, up to
-    /// `report.qualitative`) and writes the index.
+    /// Chooses `report.qualitative` images spread over generators and properties
+    /// ([`spread_examples`]) and writes the index.
     pub fn start(run_dir: &Path, suite: &Suite, dataset: &Dataset) -> Result<Capture, RunError> {
-        let mut chosen: Vec<&ImageRef> = Vec::new();
-        let fakes = || dataset.images.iter().filter(|i| i.is_fake());
-        for image in fakes() {
-            if chosen.len() < suite.qualitative
-                && !chosen.iter().any(|c| c.generator == image.generator)
-            {
-                chosen.push(image);
-            }
-        }
-        for image in fakes() {
-            if chosen.len() < suite.qualitative
-                && !chosen.iter().any(|c| c.category() == image.category())
-            {
-                chosen.push(image);
-            }
-        }
+        let fakes: Vec<&ImageRef> = dataset.images.iter().filter(|i| i.is_fake()).collect();
+        let keys: Vec<(&str, &str, bool)> = fakes
+            .iter()
+            .map(|i| {
+                let entire = i.kind == Kind::Entire;
+                (i.generator.as_str(), i.property.as_str(), entire)
+            })
+            .collect();
+        let chosen: Vec<&ImageRef> = spread_examples(&keys, suite.qualitative)
+            .into_iter()
+            .map(|k| fakes[k])
+            .collect();
         let index = CaptureIndex {
             conditions: suite
                 .conditions
@@ -261,6 +303,59 @@ mod tests {
         // The header (magic to newline) is a multiple of 64 bytes, as numpy writes it.
         assert_eq!((bytes.len() - 4 * 15) % 64, 0);
         assert_eq!(read_map(&path).unwrap(), map);
+    }
+
+    #[test]
+    fn qualitative_rows_spread_over_generators_properties_and_full_synthesis() {
+        // The synthetic benchmark's order: each generator's properties together, the fully
+        // synthesised faces last.
+        let mut fakes: Vec<(&str, &str, bool)> = Vec::new();
+        for g in ["tconv", "nearest", "bilinear", "bicubic"] {
+            for p in ["bald", "eyeglasses", "smile"] {
+                fakes.push((g, p, false));
+            }
+        }
+        fakes.extend([
+            ("full_nearest", "entire", true),
+            ("full_style", "entire", true),
+        ]);
+        let shown = |n| -> Vec<(&str, &str)> {
+            spread_examples(&fakes, n)
+                .into_iter()
+                .map(|k| (fakes[k].0, fakes[k].1))
+                .collect()
+        };
+        assert_eq!(
+            shown(4),
+            vec![
+                ("tconv", "bald"),
+                ("nearest", "eyeglasses"),
+                ("bilinear", "smile"),
+                ("full_nearest", "entire"),
+            ]
+        );
+        assert_eq!(
+            shown(3),
+            vec![
+                ("tconv", "bald"),
+                ("nearest", "eyeglasses"),
+                ("full_nearest", "entire")
+            ]
+        );
+        assert_eq!(shown(1), vec![("tconv", "bald")]);
+        // More rows than generator/property diagonals: new categories, then the second
+        // entire synthesis only once partial categories are used up.
+        let six = shown(6);
+        assert_eq!(six.len(), 6);
+        let properties: std::collections::BTreeSet<&str> = six.iter().map(|c| c.1).collect();
+        assert_eq!(properties.len(), 4, "{six:?}");
+        assert_eq!(six.iter().filter(|c| c.1 == "entire").count(), 1);
+        assert_eq!(shown(20).len(), 14);
+        // Only entire synthesis, or only partial manipulations: every row from what there is.
+        let entire_only = [("full_a", "entire", true), ("full_b", "entire", true)];
+        assert_eq!(spread_examples(&entire_only, 3), vec![0, 1]);
+        assert_eq!(spread_examples(&fakes[..3], 2), vec![0, 1]);
+        assert!(spread_examples(&[], 3).is_empty());
     }
 
     #[test]
