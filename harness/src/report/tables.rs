@@ -112,9 +112,45 @@ fn mix_notes(suite: &Suite, results: &Results, conditions: &[&str]) -> Vec<Strin
     notes
 }
 
+/// The metrics of the report's summary, in its order: the map's agreement with the ground truth
+/// (COSS, SSIM), then the image-level decision (ACC, AUC, FPR on reals).
+pub const HEADLINE_METRICS: [Metric; 5] = [
+    Metric::Coss,
+    Metric::Ssim,
+    Metric::Acc,
+    Metric::Auc,
+    Metric::Fpr,
+];
+
 /// Per test condition: localizers × metrics over all images.
 pub fn overall(suite: &Suite, results: &Results, condition: &str) -> Table {
-    let metrics = metrics_present(results);
+    metric_table(suite, results, condition, &metrics_present(results), "")
+}
+
+/// The summary's table: localizers × [`HEADLINE_METRICS`] (those the run has) under `clean`.
+pub fn headline(suite: &Suite, results: &Results) -> Table {
+    let present = metrics_present(results);
+    let metrics: Vec<Metric> = HEADLINE_METRICS
+        .into_iter()
+        .filter(|m| present.contains(m))
+        .collect();
+    metric_table(
+        suite,
+        results,
+        Condition::CLEAN,
+        &metrics,
+        "headline metrics, ",
+    )
+}
+
+/// Localizers × `metrics` under `condition`; `what` goes into the title before "mean".
+fn metric_table(
+    suite: &Suite,
+    results: &Results,
+    condition: &str,
+    metrics: &[Metric],
+    what: &str,
+) -> Table {
     let mut header = vec!["localizer".to_string()];
     header.extend(metrics.iter().map(|m| m.label().to_string()));
     let rows = suite
@@ -136,7 +172,7 @@ pub fn overall(suite: &Suite, results: &Results, condition: &str) -> Table {
         .find(|a| a.condition == condition && a.category == ALL && a.metric == Metric::Coss);
     Table {
         title: format!(
-            "{condition}: mean [{} CI]{}",
+            "{condition}: {what}mean [{} CI]{}",
             confidence_label(suite),
             n.map(|a| format!(" over {} fake images", a.summary.n))
                 .unwrap_or_default()
@@ -302,34 +338,48 @@ pub fn comparisons(suite: &Suite, results: &Results) -> Option<Table> {
             c.condition == Condition::CLEAN
                 && [Metric::Coss, Metric::Psnr, Metric::Ssim].contains(&c.metric)
         })
-        .map(|c| {
-            let verdict = if c.summary.ci_low > 0.0 {
-                "better"
-            } else if c.summary.ci_high < 0.0 {
-                "worse"
-            } else {
-                "no clear difference"
-            };
-            vec![
-                format!("{} − {}", c.localizer, c.reference),
-                c.metric.label().to_string(),
-                c.summary.n.to_string(),
-                cell(Some(&c.summary), c.metric.decimals()),
-                verdict.to_string(),
-            ]
-        })
+        .map(|c| comparison_row(&c.localizer, &c.reference, c.metric, &c.summary))
         .collect();
     (!rows.is_empty()).then(|| Table {
         title: format!(
             "clean: paired differences between localizers, mean [{} CI] over the same fake images",
             confidence_label(suite)
         ),
-        header: ["comparison", "metric", "n", "difference", "verdict"]
-            .map(String::from)
-            .to_vec(),
+        header: COMPARISON_HEADER.map(String::from).to_vec(),
         rows,
         notes: Vec::new(),
     })
+}
+
+/// The columns of a table of paired differences.
+pub const COMPARISON_HEADER: [&str; 5] = ["comparison", "metric", "n", "difference", "verdict"];
+
+/// What a paired difference `a − b` of a higher-is-better metric says: "better" (its CI above
+/// 0), "worse" (below) or "no clear difference".
+pub fn verdict(difference: &Summary) -> &'static str {
+    if difference.ci_low > 0.0 {
+        "better"
+    } else if difference.ci_high < 0.0 {
+        "worse"
+    } else {
+        "no clear difference"
+    }
+}
+
+/// One row of a table of paired differences: `localizer − reference` of `metric`.
+pub fn comparison_row(
+    localizer: &str,
+    reference: &str,
+    metric: Metric,
+    difference: &Summary,
+) -> Vec<String> {
+    vec![
+        format!("{localizer} − {reference}"),
+        metric.label().to_string(),
+        difference.n.to_string(),
+        cell(Some(difference), metric.decimals()),
+        verdict(difference).to_string(),
+    ]
 }
 
 /// All tables of a report, in order.
@@ -359,16 +409,41 @@ pub fn all_tables(suite: &Suite, results: &Results) -> Vec<Table> {
     tables
 }
 
-/// Renders a table as GitHub Markdown.
+/// Tables with more rows than this are folded (`<details>`) under their title, so that a
+/// per-category table does not push everything after it out of sight.
+pub const COLLAPSE_ROWS: usize = 25;
+
+/// True when `table` is folded (see [`COLLAPSE_ROWS`]).
+pub fn is_collapsed(table: &Table) -> bool {
+    table.rows.len() > COLLAPSE_ROWS
+}
+
+/// The line a folded table shows closed.
+fn collapsed_label(table: &Table) -> String {
+    format!("{} rows (click to show)", table.rows.len())
+}
+
+/// Renders a table as GitHub Markdown (which renders `<details>`), folded when long.
 pub fn to_markdown(table: &Table) -> String {
-    let mut out = format!(
-        "### {}\n\n| {} |\n|{}\n",
-        table.title,
+    let mut out = format!("### {}\n\n", table.title);
+    let collapsed = is_collapsed(table);
+    if collapsed {
+        // GitHub needs the blank line to read the table inside as Markdown.
+        out.push_str(&format!(
+            "<details><summary>{}</summary>\n\n",
+            collapsed_label(table)
+        ));
+    }
+    out.push_str(&format!(
+        "| {} |\n|{}\n",
         table.header.join(" | "),
         "---|".repeat(table.header.len())
-    );
+    ));
     for row in &table.rows {
         out.push_str(&format!("| {} |\n", row.join(" | ")));
+    }
+    if collapsed {
+        out.push_str("\n</details>\n");
     }
     for note in &table.notes {
         out.push_str(&format!("\nNote: {note}\n"));
@@ -414,9 +489,35 @@ pub fn escape_html(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// Renders a table as HTML.
-pub fn to_html(table: &Table) -> String {
-    let mut out = format!("<h3>{}</h3>\n<table>\n<tr>", escape_html(&table.title));
+/// A cell as HTML: a `mean [lo, hi]` cell keeps the interval in a span of its own, so that a
+/// table too wide for the page breaks a cell before its interval instead of overflowing.
+fn html_cell(cell: &str) -> String {
+    match cell.split_once(" [") {
+        Some((mean, ci)) => format!(
+            "{} <span class=\"ci\">[{}</span>",
+            escape_html(mean),
+            escape_html(ci)
+        ),
+        None => escape_html(cell),
+    }
+}
+
+/// Renders a table as HTML under a heading with anchor `id`, in a container that scrolls
+/// sideways rather than widen the page, folded when long.
+pub fn to_html(table: &Table, id: &str) -> String {
+    let mut out = format!(
+        "<h3 id=\"{}\">{}</h3>\n",
+        escape_html(id),
+        escape_html(&table.title)
+    );
+    let collapsed = is_collapsed(table);
+    if collapsed {
+        out.push_str(&format!(
+            "<details><summary>{}</summary>\n",
+            collapsed_label(table)
+        ));
+    }
+    out.push_str("<div class=\"scroll\"><table>\n<tr>");
     for h in &table.header {
         out.push_str(&format!("<th>{}</th>", escape_html(h)));
     }
@@ -424,11 +525,14 @@ pub fn to_html(table: &Table) -> String {
     for row in &table.rows {
         out.push_str("<tr>");
         for c in row {
-            out.push_str(&format!("<td>{}</td>", escape_html(c)));
+            out.push_str(&format!("<td>{}</td>", html_cell(c)));
         }
         out.push_str("</tr>\n");
     }
-    out.push_str("</table>\n");
+    out.push_str("</table></div>\n");
+    if collapsed {
+        out.push_str("</details>\n");
+    }
     for note in &table.notes {
         out.push_str(&format!(
             "<p class=\"note\">Note: {}</p>\n",
@@ -521,7 +625,7 @@ mod tests {
         );
         assert!(table.header.contains(&"FPR (reals)".to_string()));
         assert!(to_markdown(&table).contains("\nNote: ACC over 8 fakes"));
-        assert!(to_html(&table).contains("<p class=\"note\">Note: ACC over 8 fakes"));
+        assert!(to_html(&table, "t").contains("<p class=\"note\">Note: ACC over 8 fakes"));
         // A balanced mix has no note.
         let balanced: Vec<_> = (0..4)
             .map(|i| row(&suite, Condition::CLEAN, &format!("img-{i}"), i < 2, 0.6))
