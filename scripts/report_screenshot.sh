@@ -4,8 +4,9 @@
 #
 #   scripts/report_screenshot.sh RUN_DIR [OUT.png]     # OUT.png defaults to RUN_DIR/report_top.png
 #
-# Prints one line `scrollWidth=… firstFigureTop=… firstTableTop=… figures=… tables=… summary=…`
-# and exits
+# Prints one line `scrollWidth=… firstFigureTop=… firstTableTop=… tableBeforeFigure=… figures=…
+# tables=… sidewaysTables=… summary=…` (positions in px from the top of the page; -1: none;
+# sidewaysTables: open tables too wide for the page, which scroll inside their container) and exits
 #   0  when the page is no wider than the window and the first figure comes before the first
 #      table outside the summary (the summary's short tables are meant to come first);
 #   1  when either check fails (the reason is printed);
@@ -67,6 +68,8 @@ window.addEventListener("load", () => {
     "tableBeforeFigure=" + tableFirst,
     "figures=" + document.querySelectorAll("figure").length,
     "tables=" + document.querySelectorAll("table").length,
+    "sidewaysTables=" + [...document.querySelectorAll(".scroll")]
+        .filter((d) => d.scrollWidth > d.clientWidth).length,
     "summary=" + !!document.getElementById("summary"),
   ].join(" ");
   document.body.appendChild(out);

@@ -7,6 +7,7 @@ mod bad_input;
 mod gate;
 mod photos;
 mod plugins;
+mod report_screenshot;
 mod run_suite;
 mod scale_out;
 mod train;
