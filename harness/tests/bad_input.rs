@@ -58,6 +58,20 @@ fn unknown_localizer_suggests_the_right_one() {
 }
 
 #[test]
+fn a_wrong_key_inside_a_localizer_mapping_is_named_with_its_line() {
+    let (code, err) = run_suite(&tiny_suite().replace(
+        "  - oracle",
+        "  - {kind: deeplabv3, name: d, weights: none}",
+    ));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("s.yaml:14:") && err.contains("weights") && err.contains("params"),
+        "{err}"
+    );
+    assert!(!err.contains("did not match any variant"), "{err}");
+}
+
+#[test]
 fn unknown_degradation_suggests_the_right_one() {
     let (code, err) = run_suite(&tiny_suite().replace("op: jpeg", "op: jpg"));
     assert_eq!(code, 2, "{err}");

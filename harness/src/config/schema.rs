@@ -83,11 +83,36 @@ pub struct EvaluationSpec {
 }
 
 /// A localizer: either its kind as a plain string, or a mapping.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug)]
 pub enum LocalizerEntry {
     Kind(String),
     Full(LocalizerFull),
+}
+
+/// By hand because an untagged enum reports any mistake inside the mapping (an unknown key, a
+/// wrong type) only as "did not match any variant"; dispatching on the node keeps the
+/// mapping's own message ("unknown field `weights`, expected one of …").
+impl<'de> Deserialize<'de> for LocalizerEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Entry;
+        impl<'de> serde::de::Visitor<'de> for Entry {
+            type Value = LocalizerEntry;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a localizer kind (e.g. `constant`) or a mapping with `kind:`")
+            }
+            fn visit_str<E: serde::de::Error>(self, kind: &str) -> Result<LocalizerEntry, E> {
+                Ok(LocalizerEntry::Kind(kind.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<LocalizerEntry, A::Error> {
+                LocalizerFull::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(LocalizerEntry::Full)
+            }
+        }
+        deserializer.deserialize_any(Entry)
+    }
 }
 
 /// A localizer with a display name and parameters.
