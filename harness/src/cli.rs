@@ -1,5 +1,7 @@
 //! The CLI's commands, callable from tests. Errors carry the exit code: 2 for usage and
-//! configuration errors (nothing ran), 1 for runtime errors.
+//! configuration errors (found before any work unit ran; checking a suite does start its
+//! `subprocess` and isolated `plugin` localizers, to have them check their parameters), 1 for
+//! runtime errors. SIGINT and SIGTERM exit with 130 and 143 (main.rs).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

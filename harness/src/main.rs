@@ -200,6 +200,11 @@ fn parse_param(s: &str) -> Result<(String, String), String> {
 }
 
 fn main() -> ExitCode {
+    // Plugin processes run in their own process groups (a Ctrl-C does not reach them): on SIGINT
+    // or SIGTERM, kill them and exit with 130 / 143 instead of leaving them to PID 1.
+    if let Err(e) = localizers::plugin::exit_on_interrupt() {
+        eprintln!("warning: cannot handle SIGINT/SIGTERM ({e}); an interrupted run may leave plugin processes behind");
+    }
     let cli = Cli::parse();
     if let Some(n) = cli.threads {
         if let Err(e) = rayon::ThreadPoolBuilder::new()

@@ -1,5 +1,5 @@
 //! Bad input gets a clear message and the documented exit code: 2 for usage/config errors
-//! (nothing ran), 1 for runtime errors.
+//! (no work unit ran), 1 for runtime errors.
 
 use crate::common::*;
 

@@ -1,8 +1,10 @@
-//! A plugin that crashes, run isolated, fails only its own work units: the run completes, the
-//! other localizers' results are kept and the failure is reported (exit code 1).
+//! Plugins that crash, hang, return bad maps or are interrupted fail only their own work units:
+//! the run completes, the other localizers' results are kept and the failures are reported
+//! (exit code 1); SIGTERM ends the plugins' processes with the harness (docs/reliability.md).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use crate::common::*;
 use harness::results::Metric;
@@ -152,4 +154,196 @@ serve(NanMaps)\n",
     // The other localizers' qualitative panels are drawn; the failing one has none.
     assert!(run.join("plots/qualitative_oracle_clean.png").is_file());
     assert!(!run.join("plots/qualitative_nan_clean.png").exists());
+}
+
+/// A run directory with a manifest of four 64×48 partial fakes (ids a, b, c, d), and a suite
+/// `s.yaml` scoring them at 64×64 with `constant` and the given extra localizer entries.
+fn four_image_run(localizers: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::copy(fixture("real.png"), d.join("real.png")).unwrap();
+    std::fs::copy(fixture("fake.png"), d.join("fake.png")).unwrap();
+    let mut manifest = "id,split,generator,property,kind,fake,real,mask\n".to_string();
+    for id in ["a", "b", "c", "d"] {
+        manifest.push_str(&format!("{id},test,g,p,partial,fake.png,real.png,\n"));
+    }
+    std::fs::write(d.join("manifest.csv"), manifest).unwrap();
+    let suite = format!(
+        "version: 1\nname: s\ndata:\n  source: manifest\n  manifest: manifest.csv\n\
+         evaluation:\n  size: 64\n  bootstrap_resamples: 100\n\
+         localizers:\n  - constant\n{localizers}report:\n  qualitative: 0\n"
+    );
+    std::fs::write(d.join("s.yaml"), suite).unwrap();
+    dir
+}
+
+/// A Python subprocess plugin in DIR/sleepy.py: appends its pid and that of a `sleep` it
+/// started to DIR/pids, then sleeps in `localize` far longer than any test.
+fn write_sleepy_plugin(dir: &Path) {
+    let client = workspace().join("examples/plugins/python");
+    std::fs::write(
+        dir.join("sleepy.py"),
+        format!(
+            "import os, subprocess, sys, time\nsys.path.insert(0, {client:?})\n\
+from harness_plugin import serve\n\n\
+class Sleepy:\n    name = 'sleepy'\n    input_size = None\n    max_batch = 4\n\n    \
+def __init__(self, params):\n        pass\n\n    \
+def localize(self, images):\n        \
+helper = subprocess.Popen(['sleep', '300'])\n        \
+with open('pids', 'a') as f:\n            f.write(f'{{os.getpid()}} {{helper.pid}}\\n')\n        \
+time.sleep(300)\n\n\
+serve(Sleepy)\n"
+        ),
+    )
+    .unwrap();
+}
+
+/// True once `pid` no longer runs (absent, or a zombie waiting for its new parent).
+fn process_gone(pid: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
+        stat.rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X']))
+    })
+}
+
+/// Polls `condition` every 50 ms for up to `timeout`; true if it held.
+fn eventually(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while !condition() {
+        if start.elapsed() > timeout {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    true
+}
+
+/// A plugin that hangs in `localize`: its units fail with the timeout, the other localizer's
+/// results are kept, the run finishes (exit 1) in seconds, and the plugin's processes are gone.
+#[test]
+fn a_plugin_that_hangs_times_out_and_the_run_finishes() {
+    let dir = four_image_run(
+        "  - kind: subprocess\n    name: sleeper\n    params: {command: [python3, sleepy.py], timeout_s: 5}\n",
+    );
+    write_sleepy_plugin(dir.path());
+    let started = Instant::now();
+    let out = harness(dir.path(), &["run", "s.yaml", "--out", "runs"]);
+    let took = started.elapsed();
+    let (code, err) = code_and_stderr(&out);
+    assert_eq!(code, 1, "{err}");
+    // One batch of four times out, then its first image alone: the plugin is given up.
+    assert!(took < Duration::from_secs(40), "{took:?}");
+    let results = read_results(&single_run(&dir.path().join("runs/s")));
+    assert_eq!(results.failures.len(), 4, "{:?}", results.failures);
+    for failure in &results.failures {
+        assert_eq!(failure.localizer, "sleeper");
+        assert!(
+            failure.error.contains("localizer 'sleepy' on image")
+                && failure.error.contains("timed out after 5 s (timeout_s)"),
+            "{}",
+            failure.error
+        );
+    }
+    assert!(results
+        .aggregate("constant", "clean", "all", Metric::Coss)
+        .is_some());
+    let pids = std::fs::read_to_string(dir.path().join("pids")).unwrap();
+    for pid in pids.split_whitespace() {
+        assert!(process_gone(pid), "process {pid} outlived the run");
+    }
+}
+
+/// SIGTERM to the harness in the middle of a run kills the plugin's whole process group and
+/// exits with 143; nothing is left to PID 1.
+#[test]
+fn sigterm_to_the_harness_ends_its_plugin_processes() {
+    let dir = four_image_run(
+        "  - kind: subprocess\n    name: sleeper\n    params: {command: [python3, sleepy.py]}\n",
+    );
+    write_sleepy_plugin(dir.path());
+    let mut run = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .args(["run", "s.yaml", "--out", "runs", "--no-progress"])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pids_file = dir.path().join("pids");
+    let started = eventually(Duration::from_secs(60), || pids_file.exists());
+    if !started {
+        let _ = run.kill();
+        panic!("the plugin never got a batch");
+    }
+    // Both pids are written in one line; wait until the line is complete.
+    assert!(eventually(Duration::from_secs(5), || {
+        std::fs::read_to_string(&pids_file).is_ok_and(|p| p.ends_with('\n'))
+    }));
+    let status = Command::new("kill")
+        .args(["-TERM", &run.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = run.wait().unwrap();
+    assert_eq!(exit.code(), Some(143), "{exit:?}");
+    let pids = std::fs::read_to_string(&pids_file).unwrap();
+    for pid in pids.split_whitespace() {
+        assert!(
+            eventually(Duration::from_secs(5), || process_gone(pid)),
+            "process {pid} outlived the harness"
+        );
+    }
+}
+
+/// Writes `values` (row-major) as a float32 NPY map of `height` rows, as `numpy.save` does.
+fn write_npy(path: &Path, width: usize, height: usize, values: &[f32]) {
+    let mut header =
+        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({height}, {width}), }}");
+    // Magic (6) + version (2) + length (2) + header + '\n' is a multiple of 64.
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(header.as_bytes());
+    bytes.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// One NaN map among four saved maps of a batch fails that image alone, with its own file in
+/// the error; the batch's three valid maps are scored.
+#[test]
+fn one_bad_saved_map_fails_only_its_own_image() {
+    let dir = four_image_run(
+        "  - kind: saved_maps\n    name: saved\n    params: {dir: maps, extension: npy}\n",
+    );
+    let maps = dir.path().join("maps");
+    std::fs::create_dir(&maps).unwrap();
+    for id in ["a", "b", "c"] {
+        write_npy(&maps.join(format!("{id}.npy")), 64, 48, &[0.25; 64 * 48]);
+    }
+    let mut bad = vec![0.25f32; 64 * 48];
+    bad[100] = f32::NAN;
+    write_npy(&maps.join("d.npy"), 64, 48, &bad);
+    let out = harness(dir.path(), &["run", "s.yaml", "--out", "runs"]);
+    let (code, err) = code_and_stderr(&out);
+    assert_eq!(code, 1, "{err}");
+    let results = read_results(&single_run(&dir.path().join("runs/s")));
+    assert_eq!(results.failures.len(), 1, "{:?}", results.failures);
+    let failure = &results.failures[0];
+    assert_eq!(
+        (failure.localizer.as_str(), failure.id.as_str()),
+        ("saved", "d")
+    );
+    assert!(
+        failure
+            .error
+            .contains("d.npy': value NaN at pixel (x=36, y=1)"),
+        "{}",
+        failure.error
+    );
+    let coss = results
+        .aggregate("saved", "clean", "all", Metric::Coss)
+        .expect("the three valid maps are scored");
+    assert_eq!(coss.n, 3);
 }

@@ -7,6 +7,7 @@ use localizer_api::params::{suggestion, Params};
 use localizer_api::{Localizer, LocalizerError};
 use serde_json::{Map as JsonMap, Value};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Environment variable naming the `localizer-host` program, overriding the search.
 pub const HOST_ENV: &str = "HARNESS_LOCALIZER_HOST";
@@ -25,13 +26,13 @@ pub struct Kind {
 /// `plugin`: a shared library, in process or (`isolate`) behind `localizer-host`.
 pub const PLUGIN: Kind = Kind {
     name: crate::shared_library::KIND,
-    params: &["path", "isolate", "params"],
+    params: &["path", "isolate", "params", "timeout_s", "hello_timeout_s"],
     build: build_plugin,
 };
 /// `subprocess`: any program speaking the subprocess protocol.
 pub const SUBPROCESS: Kind = Kind {
     name: crate::subprocess::KIND,
-    params: &["command", "cwd", "params"],
+    params: &["command", "cwd", "params", "timeout_s", "hello_timeout_s"],
     build: build_subprocess,
 };
 /// `torchscript`: a traced or scripted PyTorch module (feature `torch`).
@@ -77,6 +78,16 @@ pub fn build_plugin(p: &Params<'_>) -> Result<Box<dyn Localizer>, LocalizerError
     )?);
     let params = object_or_empty(p, "params")?;
     if !bool_or(p, "isolate", false)? {
+        if let Some(name) = ["timeout_s", "hello_timeout_s"]
+            .into_iter()
+            .find(|name| p.raw(name).is_some())
+        {
+            return Err(p.bad(
+                name,
+                "needs `isolate: true`: a plugin running inside the harness cannot be stopped"
+                    .into(),
+            ));
+        }
         return Ok(Box::new(SharedLibraryLocalizer::load(&path, &params)?));
     }
     if !path.exists() {
@@ -101,6 +112,8 @@ pub fn build_plugin(p: &Params<'_>) -> Result<Box<dyn Localizer>, LocalizerError
         ],
         cwd: None,
         params,
+        hello_timeout: seconds_or(p, "hello_timeout_s", subprocess::DEFAULT_HELLO_TIMEOUT)?,
+        timeout: seconds_or(p, "timeout_s", subprocess::DEFAULT_TIMEOUT)?,
     })?))
 }
 
@@ -139,6 +152,8 @@ pub fn build_subprocess(p: &Params<'_>) -> Result<Box<dyn Localizer>, LocalizerE
         command,
         cwd: optional_string(p, "cwd")?.map(PathBuf::from),
         params: object_or_empty(p, "params")?,
+        hello_timeout: seconds_or(p, "hello_timeout_s", subprocess::DEFAULT_HELLO_TIMEOUT)?,
+        timeout: seconds_or(p, "timeout_s", subprocess::DEFAULT_TIMEOUT)?,
     })?))
 }
 
@@ -270,6 +285,20 @@ fn bool_or(p: &Params<'_>, name: &str, default: bool) -> Result<bool, LocalizerE
         Some(Value::Bool(b)) => Ok(*b),
         Some(other) => Err(p.bad(name, format!("expected true or false, got {other}"))),
     }
+}
+
+/// A positive number of seconds under `name`, or `default` when absent.
+fn seconds_or(p: &Params<'_>, name: &str, default: Duration) -> Result<Duration, LocalizerError> {
+    let seconds = p.f64_or(name, default.as_secs_f64())?;
+    (seconds > 0.0)
+        .then(|| Duration::try_from_secs_f64(seconds).ok())
+        .flatten()
+        .ok_or_else(|| {
+            p.bad(
+                name,
+                format!("expected a positive number of seconds, got {seconds}"),
+            )
+        })
 }
 
 fn object_or_empty(p: &Params<'_>, name: &str) -> Result<JsonMap<String, Value>, LocalizerError> {

@@ -3,10 +3,14 @@
 //! process, the `localizer-host` program of this crate), programs in any language through the
 //! subprocess protocol ([`SubprocessLocalizer`]), TorchScript files (feature `torch`) and
 //! directories of saved prediction maps ([`SavedMaps`]). [`build`] constructs them by kind from
-//! JSON parameters, as the `localizers` registry does. Depends on `localizer-api` and
+//! JSON parameters, as the `localizers` registry does. Plugin processes run in their own process
+//! groups, with deadlines on every exchange; a program hosting them calls [`exit_on_interrupt`]
+//! so that SIGINT/SIGTERM end them too (docs/reliability.md). Depends on `localizer-api` and
 //! `localizer-sdk`, not on candle.
 
 pub mod build;
+mod child;
+mod groups;
 mod npy;
 pub mod protocol;
 mod saved_maps;
@@ -17,11 +21,14 @@ mod subprocess;
 mod torchscript;
 
 pub use build::{build, Kind, HOST_ENV, KINDS};
+pub use groups::exit_on_interrupt;
 pub use npy::read_npy_map;
 pub use saved_maps::{MapFormat, SavedMaps};
 pub use serve::serve;
 pub use shared_library::SharedLibraryLocalizer;
-pub use subprocess::{SubprocessConfig, SubprocessLocalizer};
+pub use subprocess::{
+    SubprocessConfig, SubprocessLocalizer, DEFAULT_HELLO_TIMEOUT, DEFAULT_TIMEOUT,
+};
 #[cfg(feature = "torch")]
 pub use torchscript::TorchScript;
 

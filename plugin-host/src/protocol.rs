@@ -13,7 +13,8 @@ use std::io::{self, Read, Write};
 pub const PROTOCOL_VERSION: u32 = 1;
 /// Largest header accepted, in bytes (a larger length means the stream is not this protocol).
 pub const MAX_HEADER_BYTES: u32 = 1 << 20;
-/// Largest payload accepted, in bytes (4 GiB).
+/// Largest payload [`read_frame`] accepts, in bytes (4 GiB); a reader that knows what it expects
+/// passes a tighter limit to [`read_frame_within`].
 pub const MAX_PAYLOAD_BYTES: u64 = 1 << 32;
 
 /// One message of the protocol; the payload travels beside it (see [`write_frame`]).
@@ -109,6 +110,25 @@ pub enum ProtocolError {
     /// The bytes are not a valid frame of this protocol.
     #[error("malformed frame: {0}")]
     Malformed(String),
+    /// A frame declares more bytes than the reader accepts; nothing is allocated for it.
+    #[error("frame {part} of {bytes} bytes exceeds the limit of {limit} bytes{hint}")]
+    TooLarge {
+        /// `header` or `payload`.
+        part: &'static str,
+        /// The length the frame declares.
+        bytes: u64,
+        /// The reader's limit.
+        limit: u64,
+        /// Why the limit is what it is, or what probably happened.
+        hint: &'static str,
+    },
+}
+
+impl ProtocolError {
+    /// True when the peer broke the protocol (as opposed to the stream ending or failing).
+    pub fn is_violation(&self) -> bool {
+        matches!(self, Self::Malformed(_) | Self::TooLarge { .. })
+    }
 }
 
 /// Writes `message` followed by `payload` (whose parts must add up to [`Message::payload_len`]).
@@ -128,8 +148,18 @@ pub fn write_frame(out: &mut impl Write, message: &Message, payload: &[&[u8]]) -
     out.flush()
 }
 
-/// Reads one frame: the message and its payload, checked against each other.
+/// Reads one frame: the message and its payload, checked against each other, with a payload of
+/// at most [`MAX_PAYLOAD_BYTES`].
 pub fn read_frame(input: &mut impl Read) -> Result<(Message, Vec<u8>), ProtocolError> {
+    read_frame_within(input, MAX_PAYLOAD_BYTES)
+}
+
+/// [`read_frame`] with a payload of at most `max_payload` bytes: lengths are checked before
+/// anything is allocated, so a corrupt length cannot make the reader allocate gigabytes.
+pub fn read_frame_within(
+    input: &mut impl Read,
+    max_payload: u64,
+) -> Result<(Message, Vec<u8>), ProtocolError> {
     let mut len = [0u8; 4];
     match input.read(&mut len[..1])? {
         0 => return Err(ProtocolError::Closed),
@@ -137,10 +167,12 @@ pub fn read_frame(input: &mut impl Read) -> Result<(Message, Vec<u8>), ProtocolE
     }
     let len = u32::from_le_bytes(len);
     if len > MAX_HEADER_BYTES {
-        return Err(ProtocolError::Malformed(format!(
-            "header length {len} exceeds {MAX_HEADER_BYTES} bytes; is something else (a print?) \
-             writing to the protocol stream?"
-        )));
+        return Err(ProtocolError::TooLarge {
+            part: "header",
+            bytes: len.into(),
+            limit: MAX_HEADER_BYTES.into(),
+            hint: "; is something else (a print?) writing to the protocol stream?",
+        });
     }
     let mut header = vec![0u8; len as usize];
     input.read_exact(&mut header)?;
@@ -161,14 +193,19 @@ pub fn read_frame(input: &mut impl Read) -> Result<(Message, Vec<u8>), ProtocolE
     let message: Message = serde_json::from_value(header)
         .map_err(|e| ProtocolError::Malformed(format!("bad header: {e}")))?;
     let expected = message.payload_len();
+    for bytes in [declared, expected] {
+        if bytes > max_payload {
+            return Err(ProtocolError::TooLarge {
+                part: "payload",
+                bytes,
+                limit: max_payload,
+                hint: "",
+            });
+        }
+    }
     if declared != expected {
         return Err(ProtocolError::Malformed(format!(
             "payload_bytes is {declared} but the listed shapes need {expected} bytes"
-        )));
-    }
-    if expected > MAX_PAYLOAD_BYTES {
-        return Err(ProtocolError::Malformed(format!(
-            "payload of {expected} bytes exceeds the {MAX_PAYLOAD_BYTES}-byte limit; send smaller batches"
         )));
     }
     let mut payload = vec![0u8; expected as usize];
@@ -215,7 +252,10 @@ mod tests {
         let err = read_frame(&mut &b"hello world\n"[..])
             .unwrap_err()
             .to_string();
-        assert!(err.contains("exceeds"), "{err}");
+        assert!(
+            err.contains("frame header of 1819043176 bytes exceeds the limit of 1048576 bytes"),
+            "{err}"
+        );
         assert!(matches!(
             read_frame(&mut &b""[..]),
             Err(ProtocolError::Closed)
@@ -223,6 +263,35 @@ mod tests {
         assert!(matches!(
             read_frame(&mut &b"\x05\x00"[..]),
             Err(ProtocolError::Io(_))
+        ));
+    }
+
+    #[test]
+    fn a_payload_over_the_readers_limit_is_refused_before_allocating() {
+        let msg = Message::Result {
+            maps: vec![MapHeader {
+                width: 30_000,
+                height: 30_000,
+                score: None,
+            }],
+        };
+        // Only the header: the reader must refuse before wanting the 3.6 GB payload.
+        let mut buf = Vec::new();
+        write_frame(&mut buf, &Message::Shutdown, &[]).unwrap();
+        let mut header = serde_json::to_value(&msg).unwrap();
+        header["payload_bytes"] = 3_600_000_000u64.into();
+        let header = serde_json::to_vec(&header).unwrap();
+        let mut frame = (header.len() as u32).to_le_bytes().to_vec();
+        frame.extend_from_slice(&header);
+        let err = read_frame_within(&mut frame.as_slice(), 64).unwrap_err();
+        assert!(err.is_violation());
+        assert_eq!(
+            err.to_string(),
+            "frame payload of 3600000000 bytes exceeds the limit of 64 bytes"
+        );
+        assert!(matches!(
+            read_frame_within(&mut buf.as_slice(), 0),
+            Ok((Message::Shutdown, _))
         ));
     }
 }

@@ -52,17 +52,22 @@ impl SharedLibraryLocalizer {
         let library = unsafe { libloading::Library::new(path) }.map_err(|e| {
             bad(
                 "path",
-                format!("cannot load '{shown}' as a shared library: {e}"),
+                format!(
+                    "cannot load '{shown}' as a shared library: {}; check that it was built for \
+                     this platform and that the libraries it needs are installed (ldd shows them)",
+                    with_reason(&e)
+                ),
             )
         })?;
         // SAFETY: the symbol's type is fixed by the ABI the symbol name versions.
-        let entry = unsafe { library.get::<HarnessEntryFn>(ENTRY_SYMBOL) }.map_err(|_| {
+        let entry = unsafe { library.get::<HarnessEntryFn>(ENTRY_SYMBOL) }.map_err(|e| {
             bad(
                 "path",
                 format!(
                     "'{shown}' is not a harness localizer plugin: it does not export \
-                 `harness_localizer_entry_v1`{}; plugins use localizer-sdk's `export_localizer!` \
-                 or include/harness_localizer.h",
+                 `harness_localizer_entry_v1` ({}){}; plugins use localizer-sdk's \
+                 `export_localizer!` or include/harness_localizer.h",
+                    with_reason(&e),
                     other_abi_hint(&library)
                 ),
             )
@@ -158,6 +163,19 @@ pub(crate) unsafe fn check_table(
         ));
     }
     Ok(table)
+}
+
+/// libloading's error with the system's reason: its own text is only "dlopen failed" or
+/// "dlsym failed", the dlerror() text (missing file or dependency, wrong architecture, undefined
+/// symbol) is its source.
+fn with_reason(error: &libloading::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(reason) = source {
+        text.push_str(&format!(": {reason}"));
+        source = reason.source();
+    }
+    text
 }
 
 /// Names a later ABI the library exports instead, if any, for the "not a plugin" message.

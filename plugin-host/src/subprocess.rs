@@ -2,24 +2,25 @@
 //! stdin/stdout (docs/plugins.md). Also runs `isolate: true` plugins (in `localizer-host`).
 
 use crate::batch_label;
-use crate::protocol::{
-    read_frame, write_frame, ImageHeader, Message, ProtocolError, PROTOCOL_VERSION,
-};
+use crate::child::{PluginProcess, RequestError};
+use crate::protocol::{ImageHeader, Message, PROTOCOL_VERSION};
 use localizer_api::{InputSize, Localizer, LocalizerError, LocalizerInput, Map, Prediction};
 use serde_json::{Map as JsonMap, Value};
-use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, BufWriter};
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::ExitStatus;
+use std::time::Duration;
 
 /// Registry kind.
 pub(crate) const KIND: &str = "subprocess";
-/// Stderr lines of the plugin kept for error messages.
-const STDERR_TAIL_LINES: usize = 20;
-/// How long a plugin gets to exit after `shutdown` (or to be reaped after a failure).
+/// Default of `hello_timeout_s`: starting the process and answering `hello` (loading a model).
+pub const DEFAULT_HELLO_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default of `timeout_s`: answering one `localize` request.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+/// How long a plugin gets to exit after `shutdown`, or to finish dying after its stream ended.
 const EXIT_GRACE: Duration = Duration::from_secs(2);
+/// Timed-out batches in a row after which a plugin is not restarted: a plugin that hangs on
+/// everything would otherwise cost the timeout once per batch of the run.
+const TIMEOUTS_BEFORE_GIVING_UP: u32 = 2;
 
 /// How to start a plugin process.
 #[derive(Clone, Debug)]
@@ -34,14 +35,10 @@ pub struct SubprocessConfig {
     pub cwd: Option<PathBuf>,
     /// Sent in `hello` (the suite entry's `params` object).
     pub params: JsonMap<String, Value>,
-}
-
-/// A running plugin process.
-struct Process {
-    child: Child,
-    stdin: BufWriter<ChildStdin>,
-    stdout: BufReader<ChildStdout>,
-    stderr_tail: Arc<Mutex<VecDeque<String>>>,
+    /// Longest wait for `ready` after `hello` (`hello_timeout_s`).
+    pub hello_timeout: Duration,
+    /// Longest wait for the answer to a `localize` (`timeout_s`).
+    pub timeout: Duration,
 }
 
 /// What the plugin announced in `ready`.
@@ -52,56 +49,51 @@ struct Ready {
     max_batch: usize,
 }
 
-/// A localizer served by a child process. A crashed process fails the batch it was given; the
-/// next batch starts a fresh one (which must announce the same name, size and batch limit).
+/// A localizer served by a child process. A crashed or timed-out process fails the batch it was
+/// given; the next batch starts a fresh one (which must announce the same name, size and batch
+/// limit), unless the last [`TIMEOUTS_BEFORE_GIVING_UP`] batches all timed out.
 pub struct SubprocessLocalizer {
     config: SubprocessConfig,
     ready: Ready,
-    process: Option<Process>,
+    process: Option<PluginProcess>,
+    /// Tries in a row that timed out (a restart whose handshake timed out counts too).
+    timeouts_in_a_row: u32,
+    /// The error of the last try that timed out.
+    last_timeout: String,
+}
+
+/// A failed start: the error, and whether it was the handshake timing out.
+struct StartFailure {
+    error: LocalizerError,
+    timed_out: bool,
 }
 
 impl SubprocessLocalizer {
     /// Starts the process and completes the handshake.
     ///
     /// Errors ([`LocalizerError::BadParameter`]): `config.command_param` when the process cannot
-    /// start or does not speak the protocol; the plugin's own parameter (default `params`) when it
-    /// refuses its parameters.
+    /// start, does not speak the protocol or does not answer within `config.hello_timeout`; the
+    /// plugin's own parameter (default `params`) when it refuses its parameters.
     pub fn spawn(config: SubprocessConfig) -> Result<Self, LocalizerError> {
-        let (process, ready) = start(&config)?;
+        let (process, ready) = start(&config).map_err(|f| f.error)?;
         Ok(Self {
             config,
             ready,
             process: Some(process),
+            timeouts_in_a_row: 0,
+            last_timeout: String::new(),
         })
-    }
-
-    /// Sends one batch and reads its answer; `Err` leaves the process unusable.
-    fn exchange(
-        process: &mut Process,
-        batch: &[LocalizerInput<'_>],
-    ) -> Result<(Message, Vec<u8>), ProtocolError> {
-        let images = batch
-            .iter()
-            .map(|input| ImageHeader {
-                id: input.id.to_string(),
-                width: input.image.width(),
-                height: input.image.height(),
-            })
-            .collect();
-        let payload: Vec<&[u8]> = batch
-            .iter()
-            .map(|input| input.image.as_raw().as_slice())
-            .collect();
-        write_frame(&mut process.stdin, &Message::Localize { images }, &payload)?;
-        read_frame(&mut process.stdout)
     }
 }
 
-fn start(config: &SubprocessConfig) -> Result<(Process, Ready), LocalizerError> {
-    let bad = |param: &str, message: String| LocalizerError::BadParameter {
-        localizer: config.kind.to_string(),
-        param: param.to_string(),
-        message,
+fn start(config: &SubprocessConfig) -> Result<(PluginProcess, Ready), StartFailure> {
+    let bad = |param: &str, message: String| StartFailure {
+        error: LocalizerError::BadParameter {
+            localizer: config.kind.to_string(),
+            param: param.to_string(),
+            message,
+        },
+        timed_out: false,
     };
     let shown = shell_words(&config.command);
     let (program, args) = config.command.split_first().ok_or_else(|| {
@@ -110,16 +102,7 @@ fn start(config: &SubprocessConfig) -> Result<(Process, Ready), LocalizerError> 
             "the command is empty; give the program and its arguments".into(),
         )
     })?;
-    let mut command = Command::new(program);
-    command
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if let Some(cwd) = &config.cwd {
-        command.current_dir(cwd);
-    }
-    let mut child = command.spawn().map_err(|e| {
+    let mut process = PluginProcess::spawn(program, args, config.cwd.as_deref()).map_err(|e| {
         let cwd = config
             .cwd
             .as_ref()
@@ -131,32 +114,11 @@ fn start(config: &SubprocessConfig) -> Result<(Process, Ready), LocalizerError> 
             ),
         )
     })?;
-    let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
-    let stderr = child.stderr.take().expect("piped");
-    let tail = Arc::clone(&stderr_tail);
-    // Drained continuously so a chatty plugin never blocks on a full pipe.
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let mut tail = tail.lock().unwrap_or_else(|e| e.into_inner());
-            if tail.len() == STDERR_TAIL_LINES {
-                tail.pop_front();
-            }
-            tail.push_back(line);
-        }
-    });
-    let mut process = Process {
-        stdin: BufWriter::new(child.stdin.take().expect("piped")),
-        stdout: BufReader::new(child.stdout.take().expect("piped")),
-        child,
-        stderr_tail,
-    };
     let hello = Message::Hello {
         protocol: PROTOCOL_VERSION,
         params: config.params.clone(),
     };
-    let answer = write_frame(&mut process.stdin, &hello, &[])
-        .map_err(ProtocolError::from)
-        .and_then(|()| read_frame(&mut process.stdout));
+    let answer = process.request(&hello, &[], 0, config.hello_timeout);
     let not_speaking =
         |why: String| format!("`{shown}` did not complete the protocol handshake: {why}");
     match answer {
@@ -206,59 +168,65 @@ fn start(config: &SubprocessConfig) -> Result<(Process, Ready), LocalizerError> 
             ))
         }
         Err(e) => {
-            let why = failure(process, &e);
-            Err(bad(config.command_param, not_speaking(why)))
+            let timed_out = matches!(e, RequestError::TimedOut);
+            let deadline = (
+                config.hello_timeout,
+                "hello_timeout_s; raise it if the plugin needs longer to start",
+            );
+            let why = failure(process, e, deadline, "");
+            Err(StartFailure {
+                timed_out,
+                ..bad(config.command_param, not_speaking(why))
+            })
         }
     }
 }
 
-/// Sends `shutdown` and waits briefly; kills the process if it lingers.
-fn shut_down(mut process: Process) {
-    let _ = write_frame(&mut process.stdin, &Message::Shutdown, &[]);
-    drop(process.stdin);
-    if wait_briefly(&mut process.child).is_none() {
-        let _ = process.child.kill();
-        let _ = process.child.wait();
-    }
+/// Sends `shutdown` and gives the process [`EXIT_GRACE`] to exit before its group is killed.
+fn shut_down(mut process: PluginProcess) {
+    process.tell(&Message::Shutdown);
+    process.end(Some(EXIT_GRACE));
 }
 
-fn wait_briefly(child: &mut Child) -> Option<ExitStatus> {
-    let start = Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => return Some(status),
-            Ok(None) if start.elapsed() < EXIT_GRACE => {
-                std::thread::sleep(Duration::from_millis(5))
-            }
-            _ => return None,
-        }
-    }
-}
-
-/// Explains a failed exchange: how the process died (reaping it) or why the stream is bad
-/// (killing it), with the last lines it wrote to stderr.
-fn failure(mut process: Process, error: &ProtocolError) -> String {
-    drop(process.stdin);
-    let what = match wait_briefly(&mut process.child) {
-        Some(status) => format!("plugin process died: {}", describe_exit(status)),
-        None => {
-            let _ = process.child.kill();
-            let _ = process.child.wait();
-            format!("protocol error ({error}); the plugin process was stopped")
+/// Explains a failed request, ending the process: a timeout or a protocol violation kills it at
+/// once; a stream that ended or failed waits for it to die and says how it did. `timeout` and
+/// `param` describe the deadline that applied; `then` (what happens next) follows the
+/// explanation, and the end of the process's stderr comes last.
+fn failure(
+    process: PluginProcess,
+    error: RequestError,
+    (timeout, param): (Duration, &str),
+    then: &str,
+) -> String {
+    let (what, ended) = match error {
+        RequestError::TimedOut => (
+            format!(
+                "timed out after {} s ({param}); its process group was killed",
+                timeout.as_secs_f64()
+            ),
+            process.end(None),
+        ),
+        RequestError::Protocol(e) if e.is_violation() => (
+            format!("protocol violation: {e}; the plugin process was stopped"),
+            process.end(None),
+        ),
+        RequestError::Protocol(e) => {
+            let ended = process.end(Some(EXIT_GRACE));
+            let what = match ended.status {
+                Some(status) if !ended.killed => {
+                    format!("plugin process died: {}", describe_exit(status))
+                }
+                _ => format!("protocol error ({e}); the plugin process was stopped"),
+            };
+            (what, ended)
         }
     };
-    // Give the stderr thread a moment to read the dying process's last words.
-    std::thread::sleep(Duration::from_millis(20));
-    let tail = process
-        .stderr_tail
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    if tail.is_empty() {
-        what
+    if ended.stderr.is_empty() {
+        format!("{what}{then}")
     } else {
         format!(
-            "{what}; its last stderr lines:\n  {}",
-            tail.iter().cloned().collect::<Vec<_>>().join("\n  ")
+            "{what}{then}; the end of its stderr:\n  {}",
+            ended.stderr.replace('\n', "\n  ")
         )
     }
 }
@@ -328,8 +296,9 @@ impl Localizer for SubprocessLocalizer {
         &mut self,
         batch: &[LocalizerInput<'_>],
     ) -> Result<Vec<Prediction>, LocalizerError> {
+        let name = self.ready.name.clone();
         let failed = |message: String| LocalizerError::Failed {
-            localizer: self.ready.name.clone(),
+            localizer: name.clone(),
             image: batch_label(batch),
             message,
         };
@@ -340,9 +309,22 @@ impl Localizer for SubprocessLocalizer {
                 self.ready.max_batch
             )));
         }
+        if self.timeouts_in_a_row >= TIMEOUTS_BEFORE_GIVING_UP {
+            return Err(failed(format!(
+                "not run: the plugin timed out on its last {} tries and is not restarted again; \
+                 the last one: {}",
+                self.timeouts_in_a_row, self.last_timeout
+            )));
+        }
         if self.process.is_none() {
-            let (process, ready) = start(&self.config)
-                .map_err(|e| failed(format!("restarting the plugin process failed: {e}")))?;
+            let (process, ready) = match start(&self.config) {
+                Ok(started) => started,
+                Err(f) => {
+                    let why = format!("restarting the plugin process failed: {}", f.error);
+                    self.count_timeout(f.timed_out.then_some(&why));
+                    return Err(failed(why));
+                }
+            };
             if ready != self.ready {
                 shut_down(process);
                 return Err(failed(format!(
@@ -353,20 +335,62 @@ impl Localizer for SubprocessLocalizer {
             self.process = Some(process);
         }
         let process = self.process.as_mut().expect("started above");
-        let (answer, payload) = match Self::exchange(process, batch) {
+        let images = batch
+            .iter()
+            .map(|input| ImageHeader {
+                id: input.id.to_string(),
+                width: input.image.width(),
+                height: input.image.height(),
+            })
+            .collect();
+        let payload: Vec<&[u8]> = batch
+            .iter()
+            .map(|input| input.image.as_raw().as_slice())
+            .collect();
+        // The answer carries one f32 map per image at the image's size, and nothing more.
+        let maps_bytes = batch
+            .iter()
+            .map(|input| 4 * u64::from(input.image.width()) * u64::from(input.image.height()))
+            .sum();
+        let answer = process.request(
+            &Message::Localize { images },
+            &payload,
+            maps_bytes,
+            self.config.timeout,
+        );
+        let (answer, payload) = match answer {
             Ok(answer) => answer,
             Err(e) => {
-                let why = failure(self.process.take().expect("running"), &e);
-                return Err(failed(format!("{why}; the next batch restarts it")));
+                let timed_out = matches!(e, RequestError::TimedOut);
+                let process = self.process.take().expect("running");
+                let deadline = (self.config.timeout, "timeout_s");
+                let why = failure(process, e, deadline, "; the next batch restarts it");
+                self.count_timeout(timed_out.then_some(&why));
+                return Err(failed(why));
             }
         };
+        self.count_timeout(None);
         match answer {
             Message::Result { maps } => decode_maps(batch, &maps, &payload).map_err(failed),
             Message::Error { message, .. } => Err(failed(message)),
             other => {
                 shut_down(self.process.take().expect("running"));
-                Err(failed(format!("protocol error: expected a result message, got {other:?}; the plugin process was stopped")))
+                Err(failed(format!("protocol violation: expected a result message, got {other:?}; the plugin process was stopped")))
             }
+        }
+    }
+}
+
+impl SubprocessLocalizer {
+    /// Counts a try that timed out (with its error) towards giving up; any other outcome
+    /// resets the count.
+    fn count_timeout(&mut self, timed_out: Option<&String>) {
+        match timed_out {
+            Some(why) => {
+                self.timeouts_in_a_row += 1;
+                self.last_timeout.clone_from(why);
+            }
+            None => self.timeouts_in_a_row = 0,
         }
     }
 }

@@ -122,3 +122,54 @@ fn npy_reader_rejects_truncated_and_foreign_files() {
         .contains("not an NPY file"));
     assert!(read_npy_map(&good[..20]).is_err());
 }
+
+/// Writes `values` (row-major, `height` rows) as a float32 NPY file, as `numpy.save` does.
+fn write_npy(path: &std::path::Path, width: usize, height: usize, values: &[f32]) {
+    let mut header =
+        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({height}, {width}), }}");
+    // Magic (6) + version (2) + length (2) + header + '\n' is a multiple of 64.
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(header.as_bytes());
+    bytes.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// One NaN map among valid ones: the batch's error is that image's, naming its file (the
+/// harness then retries the batch image by image, so only that image fails).
+#[test]
+fn a_nan_map_is_an_error_of_its_own_image_naming_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, h) = (5, 4);
+    for id in ["a", "b", "c"] {
+        write_npy(&dir.path().join(format!("{id}.npy")), w, h, &[0.25; 20]);
+    }
+    let mut nan = [0.5f32; 20];
+    nan[7] = f32::NAN;
+    write_npy(&dir.path().join("bad.npy"), w, h, &nan);
+    let mut localizer = build("saved_maps", &object(json!({"dir": dir.path()}))).unwrap();
+    let images = vec![RgbImage::new(w as u32, h as u32); 4];
+    let err = localizer
+        .localize(&inputs(&images, &["a", "bad", "b", "c"]))
+        .unwrap_err();
+    let LocalizerError::Failed { image, message, .. } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(image, "bad");
+    assert!(
+        message.contains("bad.npy': value NaN at pixel (x=2, y=1) is not in [0,1]"),
+        "{message}"
+    );
+    for id in ["a", "b", "c"] {
+        let map = localizer
+            .localize(&inputs(&images[..1], &[id]))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .remove(0)
+            .map;
+        assert!(map.as_raw().iter().all(|&v| v == 0.25));
+    }
+}

@@ -22,11 +22,16 @@ fn misbehaving(
     params: serde_json::Value,
     isolate: bool,
 ) -> Result<Box<dyn localizer_api::Localizer>, LocalizerError> {
-    let path = plugin_library("misbehaving-plugin");
-    build(
-        "plugin",
-        &object(json!({"path": path, "isolate": isolate, "params": params})),
-    )
+    misbehaving_with(json!({"isolate": isolate, "params": params}))
+}
+
+/// The misbehaving plugin with these `plugin` parameters (besides `path`).
+fn misbehaving_with(
+    params: serde_json::Value,
+) -> Result<Box<dyn localizer_api::Localizer>, LocalizerError> {
+    let mut all = object(json!({"path": plugin_library("misbehaving-plugin")}));
+    all.extend(object(params));
+    build("plugin", &all)
 }
 
 fn message(result: Result<impl Sized, LocalizerError>) -> String {
@@ -251,6 +256,93 @@ fn c_plugin_against_the_committed_header_works_and_abi_mismatches_are_refused() 
     assert!(
         err.contains("does not export `harness_localizer_entry_v1`")
             && err.contains("built for ABI version 2"),
+        "{err}"
+    );
+}
+
+#[test]
+fn load_failures_carry_the_systems_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let load = |path: &Path, isolate: bool| {
+        message(build(
+            "plugin",
+            &object(json!({"path": path, "isolate": isolate})),
+        ))
+    };
+
+    // Not a shared library at all.
+    let text = d.join("libtext.so");
+    std::fs::write(&text, "not a library, just text\n".repeat(10)).unwrap();
+    let err = load(&text, false);
+    assert!(err.contains("invalid ELF header"), "{err}");
+
+    // Built for another architecture (here: a 64-bit library claiming to be 32-bit).
+    let source = workspace_root().join("examples/plugins/c/brightness.c");
+    let mut elf = std::fs::read(compile_c(d, "brightness", &source, &[])).unwrap();
+    elf[4] = 1; // EI_CLASS = ELFCLASS32
+    let wrong_class = d.join("libwrongclass.so");
+    std::fs::write(&wrong_class, elf).unwrap();
+    let err = load(&wrong_class, false);
+    assert!(err.contains("wrong ELF class: ELFCLASS32"), "{err}");
+
+    // A library it needs is missing, in process and isolated alike.
+    let dep = d.join("dep.c");
+    std::fs::write(&dep, "int dep_value(void) { return 1; }\n").unwrap();
+    let dep_library = compile_c(d, "dep", &dep, &[]);
+    let user = d.join("user.c");
+    std::fs::write(
+        &user,
+        "int dep_value(void);\nint uses_dep(void) { return dep_value(); }\n",
+    )
+    .unwrap();
+    let link = [
+        format!("-L{}", d.display()),
+        "-Wl,--no-as-needed".to_string(),
+        "-ldep".to_string(),
+    ];
+    let link: Vec<&str> = link.iter().map(String::as_str).collect();
+    let needs_dep = compile_c(d, "needs_dep", &user, &link);
+    std::fs::remove_file(dep_library).unwrap();
+    for isolate in [false, true] {
+        let err = load(&needs_dep, isolate);
+        assert!(
+            err.contains("libdep.so: cannot open shared object file"),
+            "isolate {isolate}: {err}"
+        );
+    }
+
+    // Loadable, but without the entry symbol: dlsym's reason comes along.
+    let other = d.join("no_entry.c");
+    std::fs::write(&other, "int something_else(void) { return 0; }\n").unwrap();
+    let no_entry = compile_c(d, "no_entry", &other, &[]);
+    let err = load(&no_entry, false);
+    assert!(
+        err.contains("does not export `harness_localizer_entry_v1`")
+            && err.contains("undefined symbol: harness_localizer_entry_v1"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_isolated_plugin_that_hangs_times_out_and_an_in_process_one_cannot() {
+    let images = [test_image(10, 7, 7)];
+    let mut localizer = misbehaving_with(
+        json!({"isolate": true, "timeout_s": 2, "params": {"mode": "hang", "trigger": "hang"}}),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let err = message(localizer.localize(&inputs(&images, &["hang-1"])));
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert!(
+        err.contains("localizer 'misbehaving' on image 'hang-1': timed out after 2 s (timeout_s)"),
+        "{err}"
+    );
+    assert!(localizer.localize(&inputs(&images, &["fine"])).is_ok());
+
+    let err = message(misbehaving_with(json!({"timeout_s": 2})));
+    assert!(
+        err.contains("bad parameter 'timeout_s': needs `isolate: true`"),
         "{err}"
     );
 }

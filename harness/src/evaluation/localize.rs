@@ -1,7 +1,7 @@
 //! Building a suite's localizers and running one batch through one of them.
 
 use image::RgbImage;
-use localizers::{Localizer, LocalizerInput};
+use localizers::{Localizer, LocalizerInput, Prediction};
 use metrics::Map;
 use rayon::prelude::*;
 
@@ -70,30 +70,54 @@ pub fn localize_batch(
                 ground_truth: gts[i].as_ref(),
             })
             .collect();
-        let result = localizer.localize(&inputs).and_then(|preds| {
-            localizers::validate_predictions(name, &inputs, &preds).map(|_| preds)
-        });
-        match result {
-            Ok(preds) => rows.extend(
-                (start..end)
-                    .into_par_iter()
-                    .map(|i| {
+        let results = localize_each(name, localizer, &inputs);
+        rows.extend(
+            (start..end)
+                .into_par_iter()
+                .zip(results)
+                .map(|(i, result)| match result {
+                    Ok(prediction) => {
                         let (row, map) = score_prediction(
                             suite,
                             name,
                             condition,
                             images[i],
-                            &preds[i - start],
+                            &prediction,
                             &prepared[i].ground_truth,
                         );
                         (row, Some(map))
-                    })
-                    .collect::<Vec<_>>(),
-            ),
-            Err(e) => rows.extend(
-                (start..end).map(|i| (failed_row(name, condition, images[i], e.to_string()), None)),
-            ),
-        }
+                    }
+                    Err(error) => (failed_row(name, condition, images[i], error), None),
+                })
+                .collect::<Vec<_>>(),
+        );
     }
     rows
+}
+
+/// One validated prediction or error per input. A failed batch is retried image by image: the
+/// `Localizer` trait can only fail a batch as a whole, and one bad image (a corrupt saved map, an
+/// input that crashes a plugin) must not fail the others or lend them its error.
+fn localize_each(
+    name: &str,
+    localizer: &mut dyn Localizer,
+    inputs: &[LocalizerInput],
+) -> Vec<Result<Prediction, String>> {
+    let mut attempt = |batch: &[LocalizerInput]| {
+        localizer.localize(batch).and_then(|predictions| {
+            localizers::validate_predictions(name, batch, &predictions).map(|()| predictions)
+        })
+    };
+    match attempt(inputs) {
+        Ok(predictions) => predictions.into_iter().map(Ok).collect(),
+        Err(e) if inputs.len() == 1 => vec![Err(e.to_string())],
+        Err(_) => inputs
+            .iter()
+            .map(|input| {
+                attempt(std::slice::from_ref(input))
+                    .map(|mut predictions| predictions.remove(0))
+                    .map_err(|e| e.to_string())
+            })
+            .collect(),
+    }
 }

@@ -130,3 +130,27 @@ pub fn max_abs_diff(a: &Map, b: &Map) -> f32 {
 pub fn mean(map: &Map) -> f64 {
     map.as_raw().iter().map(|&v| f64::from(v)).sum::<f64>() / map.len() as f64
 }
+
+/// True once process `pid` no longer runs: it does not exist, or it is a zombie (dead, waiting
+/// for its new parent to reap it).
+pub fn process_gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        // The state follows the parenthesised command name, which may itself contain ')'.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
+    }
+}
+
+/// Waits up to `timeout` for [`process_gone`]; true if it happened.
+pub fn wait_gone(pid: u32, timeout: std::time::Duration) -> bool {
+    let start = std::time::Instant::now();
+    while !process_gone(pid) {
+        if start.elapsed() > timeout {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    true
+}

@@ -1,6 +1,6 @@
 //! Test plugin for the harness's plugin boundary: predicts a constant `value`, except that it
-//! misbehaves as `mode` says (error, panic, segfault, abort, write nothing) on images whose id
-//! starts with `trigger` (every image by default).
+//! misbehaves as `mode` says (error, panic, segfault, abort, write nothing, hang) on images whose
+//! id starts with `trigger` (every image by default).
 
 use localizer_sdk::serde_json::{Map, Value};
 use localizer_sdk::{export_localizer, Image, Output, PluginLocalizer};
@@ -15,6 +15,7 @@ enum Mode {
     Segfault,
     Abort,
     NoWrite,
+    Hang,
 }
 
 struct Misbehaving {
@@ -36,8 +37,9 @@ impl PluginLocalizer for Misbehaving {
             "segfault" => Mode::Segfault,
             "abort" => Mode::Abort,
             "no_write" => Mode::NoWrite,
+            "hang" => Mode::Hang,
             other => return Err(format!(
-                "unknown mode '{other}'; use ok, error, panic, create_panic, segfault, abort or no_write"
+                "unknown mode '{other}'; use ok, error, panic, create_panic, segfault, abort, no_write or hang"
             )),
         };
         Ok(Self {
@@ -70,6 +72,8 @@ impl PluginLocalizer for Misbehaving {
                 }
                 Mode::Abort if triggered => std::process::abort(),
                 Mode::NoWrite if triggered => continue,
+                // Long enough to outlast any test's timeout (only isolated plugins can be stopped).
+                Mode::Hang if triggered => std::thread::sleep(std::time::Duration::from_secs(3600)),
                 _ => out.map.fill(self.value),
             }
         }
