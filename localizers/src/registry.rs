@@ -116,7 +116,7 @@ const REGISTRY: &[Entry] = &[
         info: LocalizerInfo {
             name: DeepLabV3Localizer::NAME,
             description: "FakeLocator's DeepLabv3 (torchvision-exact ResNet-50/101, smaller CPU presets) \
-                          with the sigmoid limiting layer; default: the bundled checkpoint trained on the synthetic benchmark (docs/models.md)",
+                          with the sigmoid limiting layer; default: the bundled checkpoint trained on faces and photographs with degradation augmentation (docs/training.md)",
             params: "weights: bundled (default) | none (seeded, untrained) | .safetensors or .pth path; \
                      preset: resnet50 | resnet101 | resnet18_os16 | resnet10_os16_w8, default the checkpoint's (else resnet50); \
                      seed: int, default 0, with weights none; size: int px, default the checkpoint's training size (else 224); \
@@ -130,7 +130,7 @@ const REGISTRY: &[Entry] = &[
             name: StehouwerLocalizer::NAME,
             description: "DFFD's attention baseline (Stehouwer et al. 2020): Xception with the \
                           regression attention map after block 7, upsampled to the input, and a \
-                          softmax fake score; default: the bundled checkpoint trained on the synthetic benchmark (docs/models.md)",
+                          softmax fake score; default: the bundled checkpoint trained on faces and photographs with degradation augmentation (docs/training.md)",
             params: "weights: bundled (default) | none (seeded, untrained) | .safetensors or .pth path; \
                      preset: xception | xception_w8, default the checkpoint's (else xception_w8); \
                      seed: int, default 0, with weights none; \

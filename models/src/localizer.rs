@@ -41,12 +41,13 @@ pub enum Weights {
     Seeded(u64),
 }
 
-/// The bundled DeepLabv3 checkpoint (`models/checkpoints/deeplabv3_synth.safetensors`, written by
-/// `harness train configs/deeplabv3_synth.yaml`; docs/training.md), compiled in so the
-/// localizer works from any directory without downloads.
+/// The bundled DeepLabv3 checkpoint (`models/checkpoints/deeplabv3_robust.safetensors`: the
+/// synthetic-only `deeplabv3_synth` fine-tuned on faces and real photographs with degradation
+/// augmentation by `harness train configs/deeplabv3_robust.yaml`; docs/training.md), compiled in
+/// so the localizer works from any directory without downloads.
 pub static BUNDLED_DEEPLABV3: &[u8] = include_bytes!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/checkpoints/deeplabv3_synth.safetensors"
+    "/checkpoints/deeplabv3_robust.safetensors"
 ));
 
 impl Weights {

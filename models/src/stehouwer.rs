@@ -12,11 +12,12 @@ use crate::xception::{Xception, XceptionConfig, STEHOUWER_MEAN, STEHOUWER_STD, X
 use localizer_api::params::suggestion;
 use localizer_api::{InputSize, Localizer, LocalizerError, LocalizerInput, Prediction};
 
-/// The bundled Stehouwer et al. checkpoint (`models/checkpoints/stehouwer_synth.safetensors`,
-/// written by `harness train configs/stehouwer_synth.yaml`; docs/training.md).
+/// The bundled Stehouwer et al. checkpoint (`models/checkpoints/stehouwer_robust.safetensors`,
+/// written by `harness train configs/stehouwer_robust.yaml`: `stehouwer_synth` fine-tuned on
+/// faces and real photographs with degradation augmentation; docs/training.md).
 pub static BUNDLED_STEHOUWER: &[u8] = include_bytes!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/checkpoints/stehouwer_synth.safetensors"
+    "/checkpoints/stehouwer_robust.safetensors"
 ));
 
 /// A DFFD Xception with the regression attention map, in evaluation mode.
