@@ -356,7 +356,7 @@ fn pairs(pred: &Path, gt: &Path) -> Result<Vec<(String, PathBuf, PathBuf)>, Comm
         (false, false) => {
             for p in [pred, gt] {
                 if !p.exists() {
-                    return Err(CommandError::runtime(format!(
+                    return Err(CommandError::config(format!(
                         "{}: file not found",
                         p.display()
                     )));
@@ -377,7 +377,7 @@ fn pairs(pred: &Path, gt: &Path) -> Result<Vec<(String, PathBuf, PathBuf)>, Comm
             let gts = list(gt)?;
             let missing: Vec<&String> = gts.keys().filter(|k| !preds.contains_key(*k)).collect();
             if !missing.is_empty() {
-                return Err(CommandError::runtime(format!(
+                return Err(CommandError::config(format!(
                     "{}: no prediction for {} ground-truth file(s), e.g. {}",
                     pred.display(),
                     missing.len(),
@@ -385,7 +385,7 @@ fn pairs(pred: &Path, gt: &Path) -> Result<Vec<(String, PathBuf, PathBuf)>, Comm
                 )));
             }
             if gts.is_empty() {
-                return Err(CommandError::runtime(format!(
+                return Err(CommandError::config(format!(
                     "{}: no PNG ground-truth maps",
                     gt.display()
                 )));
@@ -401,7 +401,13 @@ fn pairs(pred: &Path, gt: &Path) -> Result<Vec<(String, PathBuf, PathBuf)>, Comm
     }
 }
 
-/// `harness score --pred P --gt G [--json]`.
+/// Resamples of `harness score`'s confidence intervals (as a suite's default).
+pub const SCORE_BOOTSTRAP_RESAMPLES: usize = 1000;
+/// Confidence level of `harness score`'s intervals.
+pub const SCORE_CONFIDENCE: f64 = 0.95;
+
+/// `harness score --pred P --gt G [--json]`: per-pair lines, then (for directories) each
+/// metric's mean over the pairs with a seeded bootstrap CI.
 pub fn score(
     pred: &Path,
     gt: &Path,
@@ -409,6 +415,10 @@ pub fn score(
     tau: f32,
     gt_threshold: f32,
 ) -> Result<(), CommandError> {
+    for (flag, value) in [("--tau", tau), ("--gt-threshold", gt_threshold)] {
+        crate::config::suite::check_threshold(value)
+            .map_err(|m| CommandError::config(format!("{flag} {m}")))?;
+    }
     let pairs = pairs(pred, gt)?;
     let mut rows = Vec::new();
     for (name, p, g) in pairs {
@@ -446,6 +456,88 @@ pub fn score(
                     .map(|a| format!("{a:.4}"))
                     .unwrap_or_else(|| "n/a".into())
             );
+        }
+    }
+    if pred.is_dir() {
+        print_score_summary(&rows, json)?;
+    }
+    Ok(())
+}
+
+/// The summary after `harness score`'s pairs: mean and bootstrap CI of each metric, with the
+/// same seeded bootstrap as a run's aggregates (seed 0), so reruns print the same intervals.
+fn print_score_summary(
+    rows: &[(String, metrics::SegmentationScores)],
+    json: bool,
+) -> Result<(), CommandError> {
+    use crate::results::{seeded_bootstrap, Metric};
+    let mut summaries = Vec::new();
+    for metric in Metric::SEGMENTATION {
+        let values: Vec<f64> = rows
+            .iter()
+            .filter_map(|(_, s)| metric.of_scores(s))
+            .collect();
+        // The pixel AUC is undefined on maps whose ground truth has one class.
+        let summary = if values.is_empty() {
+            None
+        } else {
+            let b = seeded_bootstrap(
+                SCORE_BOOTSTRAP_RESAMPLES,
+                SCORE_CONFIDENCE,
+                0,
+                &["score", metric.name()],
+            );
+            Some(
+                b.summarize(&values)
+                    .map_err(|e| CommandError::runtime(format!("{}: {e}", metric.name())))?,
+            )
+        };
+        summaries.push((metric, summary));
+    }
+    if json {
+        let metrics: serde_json::Map<String, serde_json::Value> = summaries
+            .iter()
+            .map(|(m, s)| {
+                let value = s.as_ref().map_or(serde_json::Value::Null, |s| {
+                    serde_json::json!({
+                        "mean": s.mean, "ci_low": s.ci_low, "ci_high": s.ci_high, "n": s.n
+                    })
+                });
+                (m.name().to_string(), value)
+            })
+            .collect();
+        // Written by hand so that `type` comes first (serde_json sorts keys): line-based
+        // readers can tell the summary from the pairs by its start.
+        println!(
+            "{{\"type\":\"summary\",\"n\":{},\"metrics\":{}}}",
+            rows.len(),
+            serde_json::Value::Object(metrics)
+        );
+    } else {
+        println!(
+            "mean over {} pairs [{} % bootstrap CI]:",
+            rows.len(),
+            SCORE_CONFIDENCE * 100.0
+        );
+        for (m, s) in &summaries {
+            match s {
+                Some(s) if s.n == rows.len() => println!(
+                    "  {:<10} {:.4} [{:.4}, {:.4}]",
+                    m.label(),
+                    s.mean,
+                    s.ci_low,
+                    s.ci_high
+                ),
+                Some(s) => println!(
+                    "  {:<10} {:.4} [{:.4}, {:.4}] over the {} pairs where it is defined",
+                    m.label(),
+                    s.mean,
+                    s.ci_low,
+                    s.ci_high,
+                    s.n
+                ),
+                None => println!("  {:<10} n/a (undefined on every pair)", m.label()),
+            }
         }
     }
     Ok(())

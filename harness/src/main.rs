@@ -127,18 +127,24 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
-    /// Score saved maps (8-bit gray PNG, value/255): two files or two directories paired by name.
+    /// Score saved maps (8-bit gray PNG, value/255): two files, or two directories paired by
+    /// name (then also each metric's mean over the pairs with a 95 % bootstrap CI).
     Score {
         #[arg(long)]
         pred: PathBuf,
         #[arg(long)]
         gt: PathBuf,
-        /// One JSON object per pair.
+        /// One JSON object per pair; for directories, then a summary object
+        /// `{"type":"summary",...}` with each metric's mean and 95 % bootstrap CI.
         #[arg(long)]
         json: bool,
-        #[arg(long, default_value_t = metrics::DEFAULT_TAU)]
+        /// Threshold on the prediction for F1 and IoU, in [0, 1].
+        // Negative numbers reach the range check (a clear message), not clap's "unexpected
+        // argument".
+        #[arg(long, default_value_t = metrics::DEFAULT_TAU, allow_negative_numbers = true)]
         tau: f32,
-        #[arg(long, default_value_t = metrics::DEFAULT_GT_THRESHOLD)]
+        /// Threshold that binarises the ground truth, in [0, 1].
+        #[arg(long, default_value_t = metrics::DEFAULT_GT_THRESHOLD, allow_negative_numbers = true)]
         gt_threshold: f32,
     },
     /// Compare a run with a baseline; exit 3 on a metric regression.

@@ -468,10 +468,11 @@ fn resolve_evaluation(
             err_at(path, b, "evaluation.batch must be at least 1")
         })?;
     }
-    for t in [&e.tau, &e.gt_threshold].into_iter().flatten() {
-        check((0.0..=1.0).contains(&t.value), &|| {
-            err_at(path, t, "thresholds must lie in [0, 1]")
-        })?;
+    for (name, t) in [("tau", &e.tau), ("gt_threshold", &e.gt_threshold)] {
+        if let Some(t) = t {
+            check_threshold(t.value)
+                .map_err(|m| err_at(path, t, format!("evaluation.{name} {m}")))?;
+        }
     }
     if let Some(r) = &e.bootstrap_resamples {
         check(r.value >= 100, &|| {
@@ -498,6 +499,17 @@ fn resolve_evaluation(
         bootstrap_resamples: e.bootstrap_resamples.map(|s| s.value).unwrap_or(1000),
         confidence: e.confidence.map(|s| s.value).unwrap_or(0.95),
     })
+}
+
+/// Checks a binarisation threshold (`tau`, `gt_threshold`): suites and `harness score` share
+/// this rule, so a threshold outside [0, 1] (which makes F1 and IoU meaningless) or NaN is
+/// refused everywhere. The message completes "<name> …".
+pub fn check_threshold(value: f32) -> Result<(), String> {
+    if (0.0..=1.0).contains(&value) {
+        Ok(())
+    } else {
+        Err(format!("must lie in [0, 1], got {value}"))
+    }
 }
 
 fn resolve_localizers(
