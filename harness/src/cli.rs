@@ -329,16 +329,51 @@ pub fn gt(real: &Path, fake: &Path, out: &Path) -> Result<(), CommandError> {
     data::save_gray_png(out, &gray).map_err(CommandError::runtime)
 }
 
+/// Quality of `harness degrade`'s JPEG output: high, since it compresses the degraded image a
+/// second time (on top of the degradation being studied).
+pub const DEGRADE_JPEG_QUALITY: u8 = 95;
+
+/// `harness degrade`'s output formats, chosen by the output's extension.
+enum ImageFormat {
+    Png,
+    Jpeg,
+}
+
+impl ImageFormat {
+    /// The extensions `harness degrade` writes, for its messages.
+    const SUPPORTED: &'static str = ".png, .jpg, .jpeg";
+
+    fn of(path: &Path) -> Result<ImageFormat, CommandError> {
+        let ext = path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase());
+        match ext.as_deref() {
+            Some("png") => Ok(ImageFormat::Png),
+            Some("jpg" | "jpeg") => Ok(ImageFormat::Jpeg),
+            _ => Err(CommandError::config(format!(
+                "{}: unsupported output format; the extension must be one of {}",
+                path.display(),
+                ImageFormat::SUPPORTED
+            ))),
+        }
+    }
+}
+
 /// `harness degrade IN OUT --op OP [--seed S]`.
 pub fn degrade(input: &Path, output: &Path, op: &str, seed: u64) -> Result<(), CommandError> {
     let degradation: degradations::Degradation = op
         .parse()
         .map_err(|e| CommandError::config(format!("--op: {e}")))?;
+    let format = ImageFormat::of(output)?;
     let image = data::load_rgb(input).map_err(CommandError::runtime)?;
     let out = degradation
         .apply(&image, seed)
         .map_err(|e| CommandError::runtime(format!("{}: {e}", input.display())))?;
-    data::save_rgb_png(output, &out.image).map_err(CommandError::runtime)?;
+    match format {
+        ImageFormat::Png => data::save_rgb_png(output, &out.image),
+        ImageFormat::Jpeg => data::save_rgb_jpeg(output, &out.image, DEGRADE_JPEG_QUALITY),
+    }
+    .map_err(CommandError::runtime)?;
     if let Some(tiles) = out.tiles {
         println!("tile order: {:?}", tiles.order());
     }

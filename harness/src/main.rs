@@ -119,8 +119,13 @@ enum Command {
         out: PathBuf,
     },
     /// Apply one degradation (jpeg:Q, blur:K, noise:V, lowres:R, disorganize) to an image.
+    ///
+    /// The output's extension picks its format: .png (lossless) or .jpg/.jpeg (quality 95).
+    /// A JPEG output compresses the degraded image once more, on top of the degradation; write
+    /// .png to keep exactly what the harness evaluates.
     Degrade {
         input: PathBuf,
+        /// Output image: .png, .jpg or .jpeg.
         output: PathBuf,
         #[arg(long)]
         op: String,

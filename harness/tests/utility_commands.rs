@@ -77,6 +77,35 @@ fn degrade_is_seeded() {
 }
 
 #[test]
+fn degrade_writes_the_format_its_extension_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fixture("fake.png");
+    let run = |name: &str| {
+        harness(
+            dir.path(),
+            &["degrade", fake.to_str().unwrap(), name, "--op", "blur:3"],
+        )
+    };
+    for (name, magic) in [
+        ("o.png", &b"\x89PNG"[..]),
+        ("o.jpg", &[0xFF, 0xD8, 0xFF]),
+        ("o.JPEG", &[0xFF, 0xD8, 0xFF]),
+    ] {
+        let o = run(name);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let bytes = std::fs::read(dir.path().join(name)).unwrap();
+        assert!(bytes.starts_with(magic), "{name}");
+    }
+    let (code, err) = code_and_stderr(&run("o.bmp"));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.starts_with("error: ") && err.contains(".png, .jpg, .jpeg"),
+        "{err}"
+    );
+    assert!(!dir.path().join("o.bmp").exists());
+}
+
+#[test]
 fn score_json_matches_scikit_image() {
     let dir = tempfile::tempdir().unwrap();
     let o = harness(
