@@ -54,6 +54,15 @@ impl From<RunError> for CommandError {
     }
 }
 
+/// An input file named on the command line that cannot be used: a missing one is a usage
+/// error (exit 2, as a missing suite file), an unreadable or unsupported one a runtime error.
+fn input_error(e: DataError) -> CommandError {
+    match e {
+        DataError::Missing { .. } => CommandError::config(e),
+        _ => CommandError::runtime(e),
+    }
+}
+
 /// `harness train`.
 pub fn train(
     config_path: &Path,
@@ -321,8 +330,8 @@ pub fn list() {
 
 /// `harness gt REAL FAKE OUT.png`: writes Gray(|X − X'|) as an 8-bit gray PNG.
 pub fn gt(real: &Path, fake: &Path, out: &Path) -> Result<(), CommandError> {
-    let real_img = data::load_rgb(real).map_err(CommandError::runtime)?;
-    let fake_img = data::load_rgb(fake).map_err(CommandError::runtime)?;
+    let real_img = data::load_rgb(real).map_err(input_error)?;
+    let fake_img = data::load_rgb(fake).map_err(input_error)?;
     let gray = data::difference_gray(&real_img, &fake_img).map_err(|e| {
         CommandError::runtime(format!("{} and {}: {e}", real.display(), fake.display()))
     })?;
@@ -365,7 +374,7 @@ pub fn degrade(input: &Path, output: &Path, op: &str, seed: u64) -> Result<(), C
         .parse()
         .map_err(|e| CommandError::config(format!("--op: {e}")))?;
     let format = ImageFormat::of(output)?;
-    let image = data::load_rgb(input).map_err(CommandError::runtime)?;
+    let image = data::load_rgb(input).map_err(input_error)?;
     let out = degradation
         .apply(&image, seed)
         .map_err(|e| CommandError::runtime(format!("{}: {e}", input.display())))?;
@@ -391,10 +400,9 @@ fn pairs(pred: &Path, gt: &Path) -> Result<Vec<(String, PathBuf, PathBuf)>, Comm
         (false, false) => {
             for p in [pred, gt] {
                 if !p.exists() {
-                    return Err(CommandError::config(format!(
-                        "{}: file not found",
-                        p.display()
-                    )));
+                    return Err(input_error(DataError::Missing {
+                        path: p.to_path_buf(),
+                    }));
                 }
             }
             Ok(vec![(name(pred), pred.to_path_buf(), gt.to_path_buf())])
@@ -457,8 +465,8 @@ pub fn score(
     let pairs = pairs(pred, gt)?;
     let mut rows = Vec::new();
     for (name, p, g) in pairs {
-        let pm = data::load_map(&p).map_err(CommandError::runtime)?;
-        let gm = data::load_map(&g).map_err(CommandError::runtime)?;
+        let pm = data::load_map(&p).map_err(input_error)?;
+        let gm = data::load_map(&g).map_err(input_error)?;
         if pm.dimensions() != gm.dimensions() {
             return Err(CommandError::runtime(format!(
                 "{name}: prediction is {}×{} but ground truth is {}×{}; score maps of the same size",
@@ -606,7 +614,7 @@ pub fn predict(
         return Err(CommandError::config("no IMAGE given"));
     }
     for path in images {
-        let image = data::load_rgb(path).map_err(CommandError::runtime)?;
+        let image = data::load_rgb(path).map_err(input_error)?;
         let view = crate::evaluation::localizer_view(&image, localizer.input_size(), eval_size);
         let id = path.display().to_string();
         let input = localizers::LocalizerInput {

@@ -145,7 +145,8 @@ fn gt_reports_missing_corrupt_and_mismatched_files() {
         d,
         &["gt", "absent.png", fake.to_str().unwrap(), "o.png"],
     ));
-    assert_eq!(code, 1, "{err}");
+    // A missing input named on the command line is a usage error, as a missing suite file.
+    assert_eq!(code, 2, "{err}");
     assert!(err.contains("absent.png: file not found"), "{err}");
 
     std::fs::write(d.join("corrupt.png"), b"\x89PNG\r\n\x1a\ngarbage").unwrap();
@@ -255,6 +256,31 @@ fn suite_thresholds_use_the_same_rule() {
         err.contains("evaluation.tau must lie in [0, 1], got -3"),
         "{err}"
     );
+}
+
+#[test]
+fn missing_inputs_exit_2_in_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fixture("fake.png");
+    for args in [
+        vec!["degrade", "absent.png", "o.png", "--op", "blur:3"],
+        vec![
+            "predict",
+            "--localizer",
+            "constant",
+            "--out",
+            "m",
+            "absent.png",
+        ],
+        vec!["gt", fake.to_str().unwrap(), "absent.png", "o.png"],
+    ] {
+        let (code, err) = code_and_stderr(&harness(dir.path(), &args));
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(
+            err.starts_with("error: ") && err.contains("absent.png: file not found"),
+            "{args:?}: {err}"
+        );
+    }
 }
 
 #[test]
