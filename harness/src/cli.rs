@@ -670,6 +670,7 @@ pub fn gate(
     }
     let (results, rows) = gate::load_run(run).map_err(CommandError::config)?;
     if update {
+        gate::check_update_target(baseline, &results).map_err(CommandError::config)?;
         let bytes = serde_json::to_vec_pretty(&gate::baseline_from(&results, rows))
             .expect("baseline serializes");
         crate::util::write_atomic(baseline, &bytes)
