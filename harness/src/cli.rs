@@ -54,6 +54,15 @@ impl From<RunError> for CommandError {
     }
 }
 
+/// An input file named on the command line that cannot be used: a missing one is a usage
+/// error (exit 2, as a missing suite file), an unreadable or unsupported one a runtime error.
+fn input_error(e: DataError) -> CommandError {
+    match e {
+        DataError::Missing { .. } => CommandError::config(e),
+        _ => CommandError::runtime(e),
+    }
+}
+
 /// `harness train`.
 pub fn train(
     config_path: &Path,
@@ -321,12 +330,42 @@ pub fn list() {
 
 /// `harness gt REAL FAKE OUT.png`: writes Gray(|X − X'|) as an 8-bit gray PNG.
 pub fn gt(real: &Path, fake: &Path, out: &Path) -> Result<(), CommandError> {
-    let real_img = data::load_rgb(real).map_err(CommandError::runtime)?;
-    let fake_img = data::load_rgb(fake).map_err(CommandError::runtime)?;
+    let real_img = data::load_rgb(real).map_err(input_error)?;
+    let fake_img = data::load_rgb(fake).map_err(input_error)?;
     let gray = data::difference_gray(&real_img, &fake_img).map_err(|e| {
         CommandError::runtime(format!("{} and {}: {e}", real.display(), fake.display()))
     })?;
     data::save_gray_png(out, &gray).map_err(CommandError::runtime)
+}
+
+/// Quality of `harness degrade`'s JPEG output: high, since it compresses the degraded image a
+/// second time (on top of the degradation being studied).
+pub const DEGRADE_JPEG_QUALITY: u8 = 95;
+
+/// `harness degrade`'s output formats, chosen by the output's extension.
+enum ImageFormat {
+    Png,
+    Jpeg,
+}
+
+impl ImageFormat {
+    /// The extensions `harness degrade` writes, for its messages.
+    const SUPPORTED: &'static str = ".png, .jpg, .jpeg";
+
+    fn of(path: &Path) -> Result<ImageFormat, CommandError> {
+        let ext = path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase());
+        match ext.as_deref() {
+            Some("png") => Ok(ImageFormat::Png),
+            Some("jpg" | "jpeg") => Ok(ImageFormat::Jpeg),
+            _ => Err(CommandError::config(format!(
+                "{}: unsupported output format; the extension must be one of {}",
+                path.display(),
+                ImageFormat::SUPPORTED
+            ))),
+        }
+    }
 }
 
 /// `harness degrade IN OUT --op OP [--seed S]`.
@@ -334,11 +373,16 @@ pub fn degrade(input: &Path, output: &Path, op: &str, seed: u64) -> Result<(), C
     let degradation: degradations::Degradation = op
         .parse()
         .map_err(|e| CommandError::config(format!("--op: {e}")))?;
-    let image = data::load_rgb(input).map_err(CommandError::runtime)?;
+    let format = ImageFormat::of(output)?;
+    let image = data::load_rgb(input).map_err(input_error)?;
     let out = degradation
         .apply(&image, seed)
         .map_err(|e| CommandError::runtime(format!("{}: {e}", input.display())))?;
-    data::save_rgb_png(output, &out.image).map_err(CommandError::runtime)?;
+    match format {
+        ImageFormat::Png => data::save_rgb_png(output, &out.image),
+        ImageFormat::Jpeg => data::save_rgb_jpeg(output, &out.image, DEGRADE_JPEG_QUALITY),
+    }
+    .map_err(CommandError::runtime)?;
     if let Some(tiles) = out.tiles {
         println!("tile order: {:?}", tiles.order());
     }
@@ -356,10 +400,9 @@ fn pairs(pred: &Path, gt: &Path) -> Result<Vec<(String, PathBuf, PathBuf)>, Comm
         (false, false) => {
             for p in [pred, gt] {
                 if !p.exists() {
-                    return Err(CommandError::runtime(format!(
-                        "{}: file not found",
-                        p.display()
-                    )));
+                    return Err(input_error(DataError::Missing {
+                        path: p.to_path_buf(),
+                    }));
                 }
             }
             Ok(vec![(name(pred), pred.to_path_buf(), gt.to_path_buf())])
@@ -377,7 +420,7 @@ fn pairs(pred: &Path, gt: &Path) -> Result<Vec<(String, PathBuf, PathBuf)>, Comm
             let gts = list(gt)?;
             let missing: Vec<&String> = gts.keys().filter(|k| !preds.contains_key(*k)).collect();
             if !missing.is_empty() {
-                return Err(CommandError::runtime(format!(
+                return Err(CommandError::config(format!(
                     "{}: no prediction for {} ground-truth file(s), e.g. {}",
                     pred.display(),
                     missing.len(),
@@ -385,7 +428,7 @@ fn pairs(pred: &Path, gt: &Path) -> Result<Vec<(String, PathBuf, PathBuf)>, Comm
                 )));
             }
             if gts.is_empty() {
-                return Err(CommandError::runtime(format!(
+                return Err(CommandError::config(format!(
                     "{}: no PNG ground-truth maps",
                     gt.display()
                 )));
@@ -401,7 +444,13 @@ fn pairs(pred: &Path, gt: &Path) -> Result<Vec<(String, PathBuf, PathBuf)>, Comm
     }
 }
 
-/// `harness score --pred P --gt G [--json]`.
+/// Resamples of `harness score`'s confidence intervals (as a suite's default).
+pub const SCORE_BOOTSTRAP_RESAMPLES: usize = 1000;
+/// Confidence level of `harness score`'s intervals.
+pub const SCORE_CONFIDENCE: f64 = 0.95;
+
+/// `harness score --pred P --gt G [--json]`: per-pair lines, then (for directories) each
+/// metric's mean over the pairs with a seeded bootstrap CI.
 pub fn score(
     pred: &Path,
     gt: &Path,
@@ -409,11 +458,15 @@ pub fn score(
     tau: f32,
     gt_threshold: f32,
 ) -> Result<(), CommandError> {
+    for (flag, value) in [("--tau", tau), ("--gt-threshold", gt_threshold)] {
+        crate::config::suite::check_threshold(value)
+            .map_err(|m| CommandError::config(format!("{flag} {m}")))?;
+    }
     let pairs = pairs(pred, gt)?;
     let mut rows = Vec::new();
     for (name, p, g) in pairs {
-        let pm = data::load_map(&p).map_err(CommandError::runtime)?;
-        let gm = data::load_map(&g).map_err(CommandError::runtime)?;
+        let pm = data::load_map(&p).map_err(input_error)?;
+        let gm = data::load_map(&g).map_err(input_error)?;
         if pm.dimensions() != gm.dimensions() {
             return Err(CommandError::runtime(format!(
                 "{name}: prediction is {}×{} but ground truth is {}×{}; score maps of the same size",
@@ -448,6 +501,88 @@ pub fn score(
             );
         }
     }
+    if pred.is_dir() {
+        print_score_summary(&rows, json)?;
+    }
+    Ok(())
+}
+
+/// The summary after `harness score`'s pairs: mean and bootstrap CI of each metric, with the
+/// same seeded bootstrap as a run's aggregates (seed 0), so reruns print the same intervals.
+fn print_score_summary(
+    rows: &[(String, metrics::SegmentationScores)],
+    json: bool,
+) -> Result<(), CommandError> {
+    use crate::results::{seeded_bootstrap, Metric};
+    let mut summaries = Vec::new();
+    for metric in Metric::SEGMENTATION {
+        let values: Vec<f64> = rows
+            .iter()
+            .filter_map(|(_, s)| metric.of_scores(s))
+            .collect();
+        // The pixel AUC is undefined on maps whose ground truth has one class.
+        let summary = if values.is_empty() {
+            None
+        } else {
+            let b = seeded_bootstrap(
+                SCORE_BOOTSTRAP_RESAMPLES,
+                SCORE_CONFIDENCE,
+                0,
+                &["score", metric.name()],
+            );
+            Some(
+                b.summarize(&values)
+                    .map_err(|e| CommandError::runtime(format!("{}: {e}", metric.name())))?,
+            )
+        };
+        summaries.push((metric, summary));
+    }
+    if json {
+        let metrics: serde_json::Map<String, serde_json::Value> = summaries
+            .iter()
+            .map(|(m, s)| {
+                let value = s.as_ref().map_or(serde_json::Value::Null, |s| {
+                    serde_json::json!({
+                        "mean": s.mean, "ci_low": s.ci_low, "ci_high": s.ci_high, "n": s.n
+                    })
+                });
+                (m.name().to_string(), value)
+            })
+            .collect();
+        // Written by hand so that `type` comes first (serde_json sorts keys): line-based
+        // readers can tell the summary from the pairs by its start.
+        println!(
+            "{{\"type\":\"summary\",\"n\":{},\"metrics\":{}}}",
+            rows.len(),
+            serde_json::Value::Object(metrics)
+        );
+    } else {
+        println!(
+            "mean over {} pairs [{} % bootstrap CI]:",
+            rows.len(),
+            SCORE_CONFIDENCE * 100.0
+        );
+        for (m, s) in &summaries {
+            match s {
+                Some(s) if s.n == rows.len() => println!(
+                    "  {:<10} {:.4} [{:.4}, {:.4}]",
+                    m.label(),
+                    s.mean,
+                    s.ci_low,
+                    s.ci_high
+                ),
+                Some(s) => println!(
+                    "  {:<10} {:.4} [{:.4}, {:.4}] over the {} pairs where it is defined",
+                    m.label(),
+                    s.mean,
+                    s.ci_low,
+                    s.ci_high,
+                    s.n
+                ),
+                None => println!("  {:<10} n/a (undefined on every pair)", m.label()),
+            }
+        }
+    }
     Ok(())
 }
 
@@ -479,7 +614,7 @@ pub fn predict(
         return Err(CommandError::config("no IMAGE given"));
     }
     for path in images {
-        let image = data::load_rgb(path).map_err(CommandError::runtime)?;
+        let image = data::load_rgb(path).map_err(input_error)?;
         let view = crate::evaluation::localizer_view(&image, localizer.input_size(), eval_size);
         let id = path.display().to_string();
         let input = localizers::LocalizerInput {
@@ -535,6 +670,7 @@ pub fn gate(
     }
     let (results, rows) = gate::load_run(run).map_err(CommandError::config)?;
     if update {
+        gate::check_update_target(baseline, &results).map_err(CommandError::config)?;
         let bytes = serde_json::to_vec_pretty(&gate::baseline_from(&results, rows))
             .expect("baseline serializes");
         crate::util::write_atomic(baseline, &bytes)

@@ -119,26 +119,37 @@ enum Command {
         out: PathBuf,
     },
     /// Apply one degradation (jpeg:Q, blur:K, noise:V, lowres:R, disorganize) to an image.
+    ///
+    /// The output's extension picks its format: .png (lossless) or .jpg/.jpeg (quality 95).
+    /// A JPEG output compresses the degraded image once more, on top of the degradation; write
+    /// .png to keep exactly what the harness evaluates.
     Degrade {
         input: PathBuf,
+        /// Output image: .png, .jpg or .jpeg.
         output: PathBuf,
         #[arg(long)]
         op: String,
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
-    /// Score saved maps (8-bit gray PNG, value/255): two files or two directories paired by name.
+    /// Score saved maps (8-bit gray PNG, value/255): two files, or two directories paired by
+    /// name (then also each metric's mean over the pairs with a 95 % bootstrap CI).
     Score {
         #[arg(long)]
         pred: PathBuf,
         #[arg(long)]
         gt: PathBuf,
-        /// One JSON object per pair.
+        /// One JSON object per pair; for directories, then a summary object
+        /// `{"type":"summary",...}` with each metric's mean and 95 % bootstrap CI.
         #[arg(long)]
         json: bool,
-        #[arg(long, default_value_t = metrics::DEFAULT_TAU)]
+        /// Threshold on the prediction for F1 and IoU, in [0, 1].
+        // Negative numbers reach the range check (a clear message), not clap's "unexpected
+        // argument".
+        #[arg(long, default_value_t = metrics::DEFAULT_TAU, allow_negative_numbers = true)]
         tau: f32,
-        #[arg(long, default_value_t = metrics::DEFAULT_GT_THRESHOLD)]
+        /// Threshold that binarises the ground truth, in [0, 1].
+        #[arg(long, default_value_t = metrics::DEFAULT_GT_THRESHOLD, allow_negative_numbers = true)]
         gt_threshold: f32,
     },
     /// Compare a run with a baseline; exit 3 on a metric regression.

@@ -145,7 +145,8 @@ fn gt_reports_missing_corrupt_and_mismatched_files() {
         d,
         &["gt", "absent.png", fake.to_str().unwrap(), "o.png"],
     ));
-    assert_eq!(code, 1, "{err}");
+    // A missing input named on the command line is a usage error, as a missing suite file.
+    assert_eq!(code, 2, "{err}");
     assert!(err.contains("absent.png: file not found"), "{err}");
 
     std::fs::write(d.join("corrupt.png"), b"\x89PNG\r\n\x1a\ngarbage").unwrap();
@@ -204,4 +205,97 @@ fn predict_with_unknown_localizer_is_a_usage_error() {
     ));
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("did you mean 'resampling'"), "{err}");
+}
+
+fn score_with(extra: &[&str]) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let pred = fixture("pred");
+    let gt = fixture("gt");
+    let mut args = vec![
+        "score",
+        "--pred",
+        pred.to_str().unwrap(),
+        "--gt",
+        gt.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    code_and_stderr(&harness(dir.path(), &args))
+}
+
+#[test]
+fn score_refuses_thresholds_outside_the_unit_interval() {
+    for args in [
+        &["--tau", "-3"][..],
+        &["--tau=-3"],
+        &["--tau", "NaN"],
+        &["--tau", "1.5"],
+        &["--gt-threshold", "-0.1"],
+    ] {
+        let (code, err) = score_with(args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.starts_with("error: "), "{args:?}: {err}");
+        let flag = args[0].split('=').next().unwrap();
+        assert!(
+            err.contains(flag) && err.contains("[0, 1]"),
+            "{args:?}: {err}"
+        );
+    }
+    let (code, err) = score_with(&["--tau", "0", "--gt-threshold", "1"]);
+    assert_eq!(code, 0, "the ends of [0, 1] are allowed: {err}");
+}
+
+#[test]
+fn suite_thresholds_use_the_same_rule() {
+    let suite = tiny_suite().replace(
+        "  bootstrap_resamples: 200",
+        "  bootstrap_resamples: 200\n  tau: -3",
+    );
+    let (code, err) = run_suite(&suite);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("evaluation.tau must lie in [0, 1], got -3"),
+        "{err}"
+    );
+}
+
+#[test]
+fn missing_inputs_exit_2_in_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fixture("fake.png");
+    for args in [
+        vec!["degrade", "absent.png", "o.png", "--op", "blur:3"],
+        vec![
+            "predict",
+            "--localizer",
+            "constant",
+            "--out",
+            "m",
+            "absent.png",
+        ],
+        vec!["gt", fake.to_str().unwrap(), "absent.png", "o.png"],
+    ] {
+        let (code, err) = code_and_stderr(&harness(dir.path(), &args));
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(
+            err.starts_with("error: ") && err.contains("absent.png: file not found"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn score_usage_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("empty")).unwrap();
+    let gt = fixture("gt");
+    for args in [
+        vec!["score", "--pred", "nope.png", "--gt", "nope2.png"],
+        vec!["score", "--pred", "empty", "--gt", gt.to_str().unwrap()],
+        vec!["score", "--pred", "empty", "--gt", "empty"],
+        vec!["score", "--pred", "empty", "--gt", "x.png"],
+    ] {
+        let (code, err) = code_and_stderr(&harness(dir.path(), &args));
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.starts_with("error: "), "{args:?}: {err}");
+    }
 }

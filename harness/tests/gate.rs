@@ -226,3 +226,34 @@ fn another_suites_baseline_is_named_not_overwritten() {
     assert!(err.contains("baseline of suite 'smoke'"), "{err}");
     assert!(!err.contains("--update`"), "{err}");
 }
+
+/// Even when everything else differs too (configuration, data, rows), the suite comes first, so
+/// no message invites `--update` over another suite's baseline; and `--update` itself refuses.
+#[test]
+fn another_suites_baseline_is_never_refreshed() {
+    let (dir, run) = setup();
+    edit(dir.path(), |v| {
+        v["suite_name"] = "smoke".into();
+        v["config_hash"] = "00000000".into();
+        v["dataset_fingerprint"] = "other".into();
+        v["rows"] = Value::Array(vec![]);
+    });
+    for extra in [&[][..], &["--paired"]] {
+        let (code, _, err) = gate(dir.path(), &run, extra);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("baseline of suite 'smoke'"), "{err}");
+        assert!(!err.contains("--update`"), "{err}");
+    }
+    let before = std::fs::read(dir.path().join("base.json")).unwrap();
+    let (code, out, err) = gate(dir.path(), &run, &["--update"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.starts_with("error: ") && err.contains("refusing to overwrite"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(dir.path().join("base.json")).unwrap(), before);
+    // The same suite's baseline is refreshed as before.
+    edit(dir.path(), |v| v["suite_name"] = "tiny".into());
+    let (code, out, err) = gate(dir.path(), &run, &["--update"]);
+    assert_eq!(code, 0, "{out}{err}");
+}

@@ -97,7 +97,15 @@ fn photo_export_has_ground_truth_that_score_pairs_with_predictions() {
             "--json",
         ],
     ));
-    assert_eq!(scores.lines().count(), fakes.len());
+    // One object per pair, then the summary over the pairs.
+    let lines: Vec<serde_json::Value> = scores
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let (summary, pairs) = lines.split_last().unwrap();
+    assert_eq!(pairs.len(), fakes.len());
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(summary["n"], fakes.len());
 }
 
 #[test]

@@ -347,3 +347,50 @@ fn one_bad_saved_map_fails_only_its_own_image() {
         .expect("the three valid maps are scored");
     assert_eq!(coss.n, 3);
 }
+
+/// A plugin path in a suite is relative to the suite file (like `train:` and `manifest:`), not
+/// to the working directory, and the configuration hash keeps the path as written, so running
+/// the suite from another directory is the same configuration.
+#[test]
+fn plugin_paths_are_relative_to_the_suite_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let suites = dir.path().join("suites");
+    std::fs::create_dir_all(suites.join("maps")).unwrap();
+    let suite = TINY_SUITE
+        .replace("GEN", harness::data::synth::generators()[0].name)
+        .replace(
+            "  - resampling\n",
+            "  - resampling\n  - kind: saved_maps\n    params: {dir: maps}\n",
+        );
+    std::fs::write(suites.join("s.yaml"), suite).unwrap();
+    let hash = |cwd: &Path, suite: &str| {
+        let out = harness(cwd, &["run", suite, "--out", "runs"]);
+        let (code, err) = code_and_stderr(&out);
+        // The maps directory is empty: every saved_maps unit fails (exit 1), after a valid suite.
+        assert_eq!(code, 1, "{err}");
+        let results = read_results(&single_run(&cwd.join("runs/tiny")));
+        let failure = &results
+            .failures
+            .iter()
+            .find(|f| f.localizer == "saved_maps")
+            .expect("saved_maps units fail")
+            .error;
+        assert!(failure.contains("maps"), "{failure}");
+        let params = &results.suite["localizers"][3]["params"];
+        assert_eq!(params["dir"], "maps", "recorded as written");
+        results.config_hash
+    };
+    let from_root = hash(dir.path(), "suites/s.yaml");
+    assert_eq!(hash(&suites, "s.yaml"), from_root);
+    // A `maps` directory beside the working directory only is not found.
+    let other = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(other.path().join("suites")).unwrap();
+    std::fs::create_dir_all(other.path().join("maps")).unwrap();
+    std::fs::copy(suites.join("s.yaml"), other.path().join("suites/s.yaml")).unwrap();
+    let (code, err) = code_and_stderr(&harness(
+        other.path(),
+        &["run", "suites/s.yaml", "--out", "runs"],
+    ));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("suites/maps"), "{err}");
+}

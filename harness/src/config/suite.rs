@@ -59,6 +59,35 @@ pub struct LocalizerConfig {
     pub train: Option<TrainStep>,
 }
 
+/// The parameters of each plugin kind that name a file or directory. A subprocess's `command`
+/// is a command line, not a path, and stays as written.
+const PATH_PARAMS: [(&str, &str); 4] = [
+    (localizers::plugin::build::PLUGIN.name, "path"),
+    (localizers::plugin::build::SUBPROCESS.name, "cwd"),
+    (localizers::plugin::build::TORCHSCRIPT.name, "path"),
+    (localizers::plugin::build::SAVED_MAPS.name, "dir"),
+];
+
+impl LocalizerConfig {
+    /// The parameters the localizer is built with: the training step's checkpoint as `weights`,
+    /// and relative plugin paths resolved against `suite_dir` (the suite file's directory), as
+    /// `train:` and `data.manifest` are. `params` itself keeps the paths as written, so the
+    /// configuration hash does not depend on where the suite is run from.
+    pub fn build_params(&self, suite_dir: &Path) -> serde_json::Map<String, serde_json::Value> {
+        let mut params = match &self.train {
+            Some(step) => step.params_with_weights(&self.params),
+            None => self.params.clone(),
+        };
+        for (_, key) in PATH_PARAMS.iter().filter(|(kind, _)| *kind == self.kind) {
+            if let Some(serde_json::Value::String(p)) = params.get_mut(*key) {
+                // `join` keeps an absolute path as it is.
+                *p = suite_dir.join(&*p).to_string_lossy().into_owned();
+            }
+        }
+        params
+    }
+}
+
 /// A localizer's training step: `harness train` on `config`, cached under
 /// `results/train/<name>-<hash>/`; the selected checkpoint is the localizer's `weights`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -203,10 +232,21 @@ impl Suite {
         self
     }
 
+    /// The directory that relative paths in the suite are resolved against.
+    pub fn dir(&self) -> &Path {
+        suite_dir(&self.path)
+    }
+
     /// Short hash of the resolved suite (first 8 hex digits of its canonical JSON's SHA-256).
     pub fn config_hash(&self) -> String {
         short_hash(self)
     }
+}
+
+/// The directory of the suite file at `path`: relative paths in a suite (`train:`,
+/// `data.manifest`, plugin paths) are resolved against it, not the working directory.
+fn suite_dir(path: &Path) -> &Path {
+    path.parent().unwrap_or(Path::new("."))
 }
 
 fn resolve(path: &Path, file: SuiteFile) -> Result<Suite, ConfigError> {
@@ -305,7 +345,7 @@ pub(crate) fn resolve_data(path: &Path, data: schema::DataSpec) -> Result<DataCo
             })
         }
         (SourceKind::Manifest, Some(m)) => {
-            let p = path.parent().unwrap_or(Path::new(".")).join(&m.value);
+            let p = suite_dir(path).join(&m.value);
             if !p.exists() {
                 return Err(err_at(
                     path,
@@ -468,10 +508,11 @@ fn resolve_evaluation(
             err_at(path, b, "evaluation.batch must be at least 1")
         })?;
     }
-    for t in [&e.tau, &e.gt_threshold].into_iter().flatten() {
-        check((0.0..=1.0).contains(&t.value), &|| {
-            err_at(path, t, "thresholds must lie in [0, 1]")
-        })?;
+    for (name, t) in [("tau", &e.tau), ("gt_threshold", &e.gt_threshold)] {
+        if let Some(t) = t {
+            check_threshold(t.value)
+                .map_err(|m| err_at(path, t, format!("evaluation.{name} {m}")))?;
+        }
     }
     if let Some(r) = &e.bootstrap_resamples {
         check(r.value >= 100, &|| {
@@ -498,6 +539,17 @@ fn resolve_evaluation(
         bootstrap_resamples: e.bootstrap_resamples.map(|s| s.value).unwrap_or(1000),
         confidence: e.confidence.map(|s| s.value).unwrap_or(0.95),
     })
+}
+
+/// Checks a binarisation threshold (`tau`, `gt_threshold`): suites and `harness score` share
+/// this rule, so a threshold outside [0, 1] (which makes F1 and IoU meaningless) or NaN is
+/// refused everywhere. The message completes "<name> …".
+pub fn check_threshold(value: f32) -> Result<(), String> {
+    if (0.0..=1.0).contains(&value) {
+        Ok(())
+    } else {
+        Err(format!("must lie in [0, 1], got {value}"))
+    }
 }
 
 fn resolve_localizers(
@@ -533,15 +585,11 @@ fn resolve_localizers(
         };
         // Building checks the kind and parameters now, not halfway through a run (a trained
         // localizer with a seeded network of the configured preset: the weights come later).
-        let params = match &config.train {
-            None => config.params.clone(),
-            Some(step) => {
-                let mut params = config.params.clone();
-                params.insert("weights".into(), "none".into());
-                params.insert("preset".into(), step.preset.clone().into());
-                params
-            }
-        };
+        let mut params = config.build_params(suite_dir(path));
+        if let Some(step) = &config.train {
+            params.insert("weights".into(), "none".into());
+            params.insert("preset".into(), step.preset.clone().into());
+        }
         localizers::build(&config.kind, &params).map_err(|e| err_at(path, entry, e.to_string()))?;
         if out.iter().any(|c| c.name == config.name) {
             return Err(err_at(
@@ -564,7 +612,7 @@ fn resolve_train_step(
     localizer: &schema::LocalizerFull,
     config: &str,
 ) -> Result<TrainStep, ConfigError> {
-    let config_path = path.parent().unwrap_or(Path::new(".")).join(config);
+    let config_path = suite_dir(path).join(config);
     let cfg = TrainConfig::load(&config_path)
         .map_err(|e| err_at(path, entry, format!("training step: {e}")))?;
     if cfg.model.kind != localizer.kind {
@@ -675,6 +723,55 @@ mod tests {
         Suite::parse(Path::new("s.yaml"), text)
             .unwrap_err()
             .to_string()
+    }
+
+    #[test]
+    fn plugin_paths_resolve_against_the_suite_file_and_commands_stay() {
+        let config = |kind: &str, params: serde_json::Value| LocalizerConfig {
+            name: kind.into(),
+            kind: kind.into(),
+            params: params.as_object().unwrap().clone(),
+            train: None,
+        };
+        let dir = Path::new("suites/mine");
+        let built = |kind: &str, params: serde_json::Value| {
+            serde_json::Value::Object(config(kind, params).build_params(dir))
+        };
+        assert_eq!(
+            built(
+                "plugin",
+                serde_json::json!({"path": "lib/p.so", "isolate": true})
+            )["path"],
+            "suites/mine/lib/p.so"
+        );
+        assert_eq!(
+            built("torchscript", serde_json::json!({"path": "../m.pt"}))["path"],
+            "suites/mine/../m.pt"
+        );
+        assert_eq!(
+            built("saved_maps", serde_json::json!({"dir": "maps"}))["dir"],
+            "suites/mine/maps"
+        );
+        let sub = built(
+            "subprocess",
+            serde_json::json!({"command": ["python3", "x.py"], "cwd": "work"}),
+        );
+        assert_eq!(sub["cwd"], "suites/mine/work");
+        assert_eq!(sub["command"], serde_json::json!(["python3", "x.py"]));
+        // Absolute paths, other kinds' parameters and a missing `cwd` are left alone.
+        let abs = std::env::temp_dir().join("p.so");
+        let abs = abs.to_str().unwrap();
+        assert_eq!(
+            built("plugin", serde_json::json!({"path": abs}))["path"],
+            abs
+        );
+        assert_eq!(
+            built("deeplabv3", serde_json::json!({"weights": "w.safetensors"}))["weights"],
+            "w.safetensors"
+        );
+        assert!(built("subprocess", serde_json::json!({"command": ["a"]}))
+            .get("cwd")
+            .is_none());
     }
 
     #[test]

@@ -120,6 +120,17 @@ where
     crate::util::write_atomic(path, &bytes).map_err(|e| write_error(e.to_string()))
 }
 
+/// Writes an RGB image as a baseline JPEG at `quality` (1..=100) atomically, with the encoder
+/// of the `jpeg` degradation (the bytes PIL writes).
+pub fn save_rgb_jpeg(path: &Path, rgb: &RgbImage, quality: u8) -> Result<(), DataError> {
+    let write_error = |reason: String| DataError::Write {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let bytes = degradations::jpeg_encode(rgb, quality).map_err(|e| write_error(e.to_string()))?;
+    crate::util::write_atomic(path, &bytes).map_err(|e| write_error(e.to_string()))
+}
+
 /// Writes an 8-bit gray PNG atomically.
 pub fn save_gray_png(path: &Path, gray: &GrayImage) -> Result<(), DataError> {
     save_png(path, gray)

@@ -18,11 +18,7 @@ pub fn build_localizers(suite: &Suite) -> Result<Vec<Box<dyn Localizer>>, RunErr
         .localizers
         .iter()
         .map(|c| {
-            let params = match &c.train {
-                Some(step) => step.params_with_weights(&c.params),
-                None => c.params.clone(),
-            };
-            localizers::build(&c.kind, &params)
+            localizers::build(&c.kind, &c.build_params(suite.dir()))
                 .map_err(|e| RunError::Other(format!("localizer '{}': {e}", c.name)))
         })
         .collect()

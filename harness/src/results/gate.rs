@@ -159,6 +159,29 @@ pub fn baseline_from(results: &Results, rows: Vec<Row>) -> Baseline {
     }
 }
 
+/// Checks that `--update` may write the run's baseline to `path`: refused when the file holds
+/// the baseline of another suite (a wrong `--baseline` would silently replace it). Read
+/// leniently, so that an old or partly broken baseline of the same suite can be refreshed.
+pub fn check_update_target(path: &Path, results: &Results) -> Result<(), GateError> {
+    let Ok(bytes) = std::fs::read(path) else {
+        return Ok(());
+    };
+    let suite = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v.get("suite_name")?.as_str().map(str::to_string));
+    match suite {
+        Some(suite) if suite != results.suite_name => Err(GateError::Input {
+            path: path.to_path_buf(),
+            message: format!(
+                "it is the baseline of suite '{suite}', not of the run's suite '{}'; refusing to \
+                 overwrite it: write the baseline of '{}' to its own file",
+                results.suite_name, results.suite_name
+            ),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Reads and checks a baseline file.
 pub fn load_baseline(path: &Path) -> Result<Baseline, GateError> {
     let baseline: Baseline = read_json(path, "baseline")?;

@@ -56,6 +56,20 @@ impl Metric {
         Metric::Iou,
     ];
 
+    /// This segmentation metric of one image's scores (`None` for image-level metrics and an
+    /// undefined pixel AUC).
+    pub fn of_scores(self, s: &metrics::SegmentationScores) -> Option<f64> {
+        match self {
+            Metric::Coss => Some(s.coss),
+            Metric::Psnr => Some(s.psnr),
+            Metric::Ssim => Some(s.ssim),
+            Metric::PixelAuc => s.pixel_auc,
+            Metric::F1 => Some(s.f1),
+            Metric::Iou => Some(s.iou),
+            Metric::Acc | Metric::Auc | Metric::Fpr => None,
+        }
+    }
+
     /// The name in `results.json`, `tables.csv` and on the command line.
     pub fn name(self) -> &'static str {
         match self {

@@ -163,10 +163,21 @@ pub struct RunRecord<'a> {
 }
 
 fn bootstrap(suite: &Suite, parts: &[&str]) -> Bootstrap {
+    seeded_bootstrap(
+        suite.evaluation.bootstrap_resamples,
+        suite.evaluation.confidence,
+        suite.seed,
+        parts,
+    )
+}
+
+/// The bootstrap of one aggregate: its resamples are seeded from `seed` and the aggregate's
+/// labels, so every aggregate draws its own resamples and a rerun draws the same ones.
+pub fn seeded_bootstrap(resamples: usize, confidence: f64, seed: u64, parts: &[&str]) -> Bootstrap {
     Bootstrap {
-        resamples: suite.evaluation.bootstrap_resamples,
-        confidence: suite.evaluation.confidence,
-        seed: crate::data::seeds::from_labels(suite.seed, parts),
+        resamples,
+        confidence,
+        seed: crate::data::seeds::from_labels(seed, parts),
     }
 }
 
