@@ -1,7 +1,8 @@
 //! `harness merge`: joins the shard run directories of one sharded run into one run directory
 //! whose `results.json` equals an unsharded run's (apart from `environment`, `timing` and the
-//! shard bookkeeping): every aggregate, γ, comparison and failure is recomputed from the union of the
-//! shards' per-image rows, and the qualitative panels come from the maps the shards captured.
+//! shard bookkeeping): every aggregate, γ, comparison and failure is recomputed from the union
+//! of the shards' per-image rows, and the qualitative panels come from the maps the shards
+//! captured. Its `timing` sums the shards' and adds the merge's own.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
