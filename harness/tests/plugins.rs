@@ -394,3 +394,54 @@ fn plugin_paths_are_relative_to_the_suite_file() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("suites/maps"), "{err}");
 }
+
+/// A subprocess localizer that sleeps 0.2 s per batch: `timing` charges at least that to it
+/// (and not to the harness's other phases), counts every one of its units and knows no threads.
+#[test]
+fn a_slow_plugin_shows_its_time_in_the_timing() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = workspace().join("examples/plugins/python");
+    std::fs::write(
+        dir.path().join("slow.py"),
+        format!(
+            "import sys, time\nsys.path.insert(0, {:?})\nimport numpy as np\nfrom harness_plugin import serve\n\n\
+class Slow:\n    name = 'slow'\n    input_size = None\n    max_batch = 4\n\n    \
+def __init__(self, params):\n        pass\n\n    \
+def localize(self, images):\n        time.sleep(0.2)\n        \
+return [(np.zeros(px.shape[:2], dtype=np.float32), None) for _, px in images]\n\n\
+serve(Slow)\n",
+            client.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let suite = TINY_SUITE
+        .replace("GEN", harness::data::synth::generators()[0].name)
+        .replace(
+            "  - resampling\n",
+            "  - kind: subprocess\n    name: slow\n    params: {command: [python3, slow.py]}\n",
+        );
+    std::fs::write(dir.path().join("slow.yaml"), &suite).unwrap();
+    let out = harness(dir.path(), &["run", "slow.yaml", "--out", "runs"]);
+    let (code, err) = code_and_stderr(&out);
+    assert_eq!(code, 0, "{err}");
+    let run = single_run(&dir.path().join("runs/tiny"));
+    let results = read_results(&run);
+    let timing = results.timing.expect("timing");
+    let slow = timing.localizers.iter().find(|l| l.name == "slow").unwrap();
+    let rows = std::fs::read_to_string(run.join("per_image.jsonl")).unwrap();
+    let units = rows.lines().filter(|l| l.contains("\"slow\"")).count();
+    assert_eq!(slow.images, units);
+    let batches = units.div_ceil(slow.batch);
+    assert!(
+        slow.seconds >= 0.2 * batches as f64,
+        "{batches} batches of 0.2 s: {slow:?}"
+    );
+    assert_eq!(slow.threads, None, "a plugin's threads are unknown");
+    let localize = timing
+        .phases
+        .iter()
+        .find(|p| p.phase == "localize")
+        .unwrap();
+    assert!(localize.wall_seconds >= slow.seconds);
+    assert!(timing.wall_seconds >= localize.wall_seconds);
+}

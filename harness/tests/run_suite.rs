@@ -23,10 +23,13 @@ fn run_dir(out: &Path) -> PathBuf {
     dirs.pop().unwrap()
 }
 
+/// results.json without what differs between identical runs (times, threads, host).
 fn results_without_environment(dir: &Path) -> serde_json::Value {
     let mut v: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("results.json")).unwrap()).unwrap();
-    v.as_object_mut().unwrap().remove("environment");
+    let o = v.as_object_mut().unwrap();
+    o.remove("environment");
+    o.remove("timing");
     v
 }
 
@@ -104,6 +107,46 @@ fn run_writes_artefacts_and_the_oracle_is_perfect() {
     // 3 localizers × 4 conditions × (fakes + 2 reals).
     let images = results.dataset["images"].as_u64().unwrap() as usize;
     assert_eq!(rows.lines().count(), 3 * 4 * images);
+    // Where the time went: each localizer ran every one of its units, in plausible time.
+    let timing = results.timing.as_ref().expect("timing in results.json");
+    let names: Vec<&str> = timing.localizers.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["oracle", "constant", "resampling"]);
+    for l in &timing.localizers {
+        assert_eq!(l.images, 4 * images, "{}", l.name);
+        assert!(l.seconds >= 0.0 && l.seconds < timing.wall_seconds, "{l:?}");
+        assert!(l.batch >= 1 && l.threads.is_some(), "{l:?}");
+    }
+    let phase = |name: &str| {
+        timing
+            .phases
+            .iter()
+            .find(|p| p.phase == name)
+            .unwrap_or_else(|| panic!("phase {name}"))
+    };
+    for name in [
+        "load",
+        "prepare",
+        "localize",
+        "score",
+        "aggregate",
+        "write",
+        "report",
+    ] {
+        assert!(phase(name).wall_seconds > 0.0, "{name}: {:?}", phase(name));
+    }
+    let localized: f64 = timing.localizers.iter().map(|l| l.seconds).sum();
+    assert!(phase("localize").wall_seconds >= localized);
+    let phased: f64 = timing.phases.iter().map(|p| p.wall_seconds).sum();
+    assert!(
+        phased <= timing.wall_seconds,
+        "the phases run one after another"
+    );
+    assert!(
+        (phased + timing.unaccounted_seconds - timing.wall_seconds).abs() < 1e-9,
+        "{timing:?}"
+    );
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("## Where the time went"), "{md}");
 }
 
 #[test]

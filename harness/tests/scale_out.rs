@@ -1,5 +1,5 @@
 //! Sharded runs and `harness merge`: N shards merge to the unsharded results (apart from the
-//! environment and the shard bookkeeping); incomplete or mixed sets of shards are refused.
+//! environment, the timing and the shard bookkeeping); incomplete or mixed sets of shards are refused.
 
 use std::path::{Path, PathBuf};
 
@@ -20,7 +20,7 @@ fn comparable(run: &Path) -> serde_json::Value {
     let mut v: serde_json::Value =
         serde_json::from_slice(&std::fs::read(run.join("results.json")).unwrap()).unwrap();
     let o = v.as_object_mut().unwrap();
-    for key in ["environment", "shard", "merged_from"] {
+    for key in ["environment", "timing", "shard", "merged_from"] {
         o.remove(key);
     }
     v
@@ -114,6 +114,23 @@ fn three_shards_merge_to_the_unsharded_results() {
     );
     let single = single_run(&cwd.join("whole/tiny"));
     assert_eq!(comparable(&merged), comparable(&single));
+    // The merged timing sums the shards' localizer times and keeps each shard's wall time.
+    let timing = |run: &Path| read_results(run).timing.expect("timing");
+    let parts: Vec<_> = shards.iter().map(|s| timing(s)).collect();
+    let whole_timing = timing(&merged);
+    assert_eq!(
+        whole_timing.shard_wall_seconds,
+        Some(parts.iter().map(|t| t.wall_seconds).collect())
+    );
+    for (k, l) in whole_timing.localizers.iter().enumerate() {
+        let images: usize = parts.iter().map(|t| t.localizers[k].images).sum();
+        let seconds: f64 = parts.iter().map(|t| t.localizers[k].seconds).sum();
+        assert_eq!(l.images, images, "{}", l.name);
+        assert!((l.seconds - seconds).abs() < 1e-9, "{}", l.name);
+    }
+    let units: usize = whole_timing.localizers.iter().map(|l| l.images).sum();
+    let rows = std::fs::read_to_string(merged.join("per_image.jsonl")).unwrap();
+    assert_eq!(units, rows.lines().count(), "every work unit counted once");
     assert_eq!(
         std::fs::read(merged.join("per_image.jsonl")).unwrap(),
         std::fs::read(single.join("per_image.jsonl")).unwrap()

@@ -16,9 +16,9 @@ import math
 import sys
 
 # Top-level keys of results.json that describe how and where a run happened, not what it found:
-# the environment (OS, threads, start/end time, wall seconds), a shard's record and the list of
-# shards a merged run was made from.
-IGNORED_TOP_LEVEL_KEYS = {"environment", "shard", "merged_from"}
+# the environment (OS, threads, start/end time, wall seconds), the timing (where the time went), a
+# shard's record and the list of shards a merged run was made from.
+IGNORED_TOP_LEVEL_KEYS = {"environment", "timing", "shard", "merged_from"}
 
 
 def describe(value):

@@ -10,6 +10,7 @@ use super::score::{failed_row, score_prediction};
 use crate::config::{Condition, Suite};
 use crate::data::{self, ImageRef};
 use crate::error::RunError;
+use crate::results::timing::{Phase, Stopwatch};
 use crate::results::Row;
 
 /// Builds the suite's localizers.
@@ -25,7 +26,7 @@ pub fn build_localizers(suite: &Suite) -> Result<Vec<Box<dyn Localizer>>, RunErr
 }
 
 /// Runs one batch of images of one condition through one localizer: a row per image and, for
-/// each valid prediction, the map at the evaluation size.
+/// each valid prediction, the map at the evaluation size. `clock` takes the time of each step.
 pub fn localize_batch(
     suite: &Suite,
     name: &str,
@@ -33,28 +34,26 @@ pub fn localize_batch(
     condition: &Condition,
     images: &[&ImageRef],
     prepared: &[&Prepared],
+    clock: &Stopwatch,
 ) -> Vec<(Row, Option<Map>)> {
     let size = suite.evaluation.size;
     let input_size = localizer.input_size();
-    let views: Vec<RgbImage> = prepared
-        .par_iter()
-        .map(|p| localizer_view(&p.image, input_size, size))
-        .collect();
-    let gts: Vec<Option<Map>> = if localizer.needs_ground_truth() {
+    let needs_ground_truth = localizer.needs_ground_truth();
+    let (views, gts): (Vec<RgbImage>, Vec<Option<Map>>) = clock.wall(Phase::Prepare, || {
         prepared
             .par_iter()
-            .zip(&views)
-            .map(|(p, v)| {
-                Some(data::resize_map_area(
-                    &p.ground_truth,
-                    v.width(),
-                    v.height(),
-                ))
+            .map(|p| {
+                clock.item(Phase::Prepare, || {
+                    let view = localizer_view(&p.image, input_size, size);
+                    let gt = needs_ground_truth.then(|| {
+                        data::resize_map_area(&p.ground_truth, view.width(), view.height())
+                    });
+                    (view, gt)
+                })
             })
-            .collect()
-    } else {
-        vec![None; views.len()]
-    };
+            .unzip()
+    });
+    clock.count_images(name, images.len());
     let mut rows = Vec::with_capacity(images.len());
     let max_batch = localizer.max_batch().max(1);
     for start in (0..images.len()).step_by(max_batch) {
@@ -66,41 +65,49 @@ pub fn localize_batch(
                 ground_truth: gts[i].as_ref(),
             })
             .collect();
-        let results = localize_each(name, localizer, &inputs);
-        rows.extend(
+        let results = clock.time(Phase::Localize, || {
+            localize_each(name, localizer, &inputs, clock)
+        });
+        let scored: Vec<_> = clock.wall(Phase::Score, || {
             (start..end)
                 .into_par_iter()
                 .zip(results)
-                .map(|(i, result)| match result {
-                    Ok(prediction) => {
-                        let (row, map) = score_prediction(
-                            suite,
-                            name,
-                            condition,
-                            images[i],
-                            &prediction,
-                            &prepared[i].ground_truth,
-                        );
-                        (row, Some(map))
-                    }
-                    Err(error) => (failed_row(name, condition, images[i], error), None),
+                .map(|(i, result)| {
+                    clock.item(Phase::Score, || match result {
+                        Ok(prediction) => {
+                            let (row, map) = score_prediction(
+                                suite,
+                                name,
+                                condition,
+                                images[i],
+                                &prediction,
+                                &prepared[i].ground_truth,
+                            );
+                            (row, Some(map))
+                        }
+                        Err(error) => (failed_row(name, condition, images[i], error), None),
+                    })
                 })
-                .collect::<Vec<_>>(),
-        );
+                .collect()
+        });
+        rows.extend(scored);
     }
     rows
 }
 
 /// One validated prediction or error per input. A failed batch is retried image by image: the
 /// `Localizer` trait can only fail a batch as a whole, and one bad image (a corrupt saved map, an
-/// input that crashes a plugin) must not fail the others or lend them its error.
+/// input that crashes a plugin) must not fail the others or lend them its error. Every
+/// `localize` call counts in the localizer's time, retries included: they are its cost too.
 fn localize_each(
     name: &str,
     localizer: &mut dyn Localizer,
     inputs: &[LocalizerInput],
+    clock: &Stopwatch,
 ) -> Vec<Result<Prediction, String>> {
     let mut attempt = |batch: &[LocalizerInput]| {
-        localizer.localize(batch).and_then(|predictions| {
+        let result = clock.localize(name, || localizer.localize(batch));
+        result.and_then(|predictions| {
             localizers::validate_predictions(name, batch, &predictions).map(|()| predictions)
         })
     };

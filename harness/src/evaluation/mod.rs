@@ -23,6 +23,7 @@ use crate::config::{Condition, Suite};
 use crate::data::{seeds, Dataset, ImageRef, LoadedImage};
 use crate::error::RunError;
 use crate::results::maps::Capture;
+use crate::results::timing::{Phase, Stopwatch};
 use crate::results::{done_keys, Row, RowLog};
 use crate::util::Progress;
 
@@ -35,7 +36,8 @@ pub struct ExecuteOptions {
 }
 
 /// Computes every missing work unit of the suite, appending rows to `log` and saving the
-/// qualitative panels' maps through `capture`; returns all rows (old and new).
+/// qualitative panels' maps through `capture`; returns all rows (old and new). `clock` takes
+/// the time of each phase and localizer.
 pub fn execute(
     suite: &Suite,
     dataset: &Dataset,
@@ -43,8 +45,25 @@ pub fn execute(
     existing: Vec<Row>,
     capture: &Capture,
     options: &ExecuteOptions,
+    clock: &Stopwatch,
 ) -> Result<Vec<Row>, RunError> {
-    let mut localizers = build_localizers(suite)?;
+    let mut localizers = clock.time(Phase::Setup, || build_localizers(suite))?;
+    for (config, localizer) in suite.localizers.iter().zip(&localizers) {
+        // A chunk of the suite's batch is split into the localizer's own batches.
+        let batch = suite
+            .evaluation
+            .batch
+            .max(1)
+            .min(localizer.max_batch().max(1));
+        // Plugins run their own threads (or processes): the harness cannot count them.
+        let plugin = [
+            localizers::plugin::build::PLUGIN.name,
+            localizers::plugin::build::SUBPROCESS.name,
+        ]
+        .contains(&config.kind.as_str());
+        let threads = (!plugin).then(rayon::current_num_threads);
+        clock.describe(&config.name, batch, threads);
+    }
     let done: HashSet<(String, String, String)> = done_keys(&existing);
     let mut all_rows = existing;
     let images: Vec<&ImageRef> = match options.shard {
@@ -83,28 +102,45 @@ pub fn execute(
             .copied()
             .filter(|img| suite.conditions.iter().any(|c| pending(c, img)))
             .collect();
-        let loaded: Vec<LoadedImage> = needed
-            .par_iter()
-            .map(|img| dataset.load(img))
-            .collect::<Result<Vec<_>, _>>()?;
-        let hashes: Vec<String> = loaded.par_iter().map(input_hash).collect();
+        let (loaded, hashes): (Vec<LoadedImage>, Vec<String>) = clock
+            .wall(Phase::Load, || {
+                needed
+                    .par_iter()
+                    .map(|img| {
+                        clock.item(Phase::Load, || {
+                            let loaded = dataset.load(img)?;
+                            let hash = input_hash(&loaded);
+                            Ok((loaded, hash))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, RunError>>()
+            })?
+            .into_iter()
+            .unzip();
         for condition in &suite.conditions {
             let todo: Vec<usize> = (0..needed.len())
                 .filter(|&i| pending(condition, needed[i]))
                 .collect();
-            let prepared: Vec<Result<Prepared, String>> = todo
-                .par_iter()
-                .map(|&i| prepare(suite, needed[i], &loaded[i], condition))
-                .collect();
+            let prepared: Vec<Result<Prepared, String>> = clock.wall(Phase::Prepare, || {
+                todo.par_iter()
+                    .map(|&i| {
+                        clock.item(Phase::Prepare, || {
+                            prepare(suite, needed[i], &loaded[i], condition)
+                        })
+                    })
+                    .collect()
+            });
             for (&i, prep) in todo.iter().zip(&prepared) {
                 if let (Ok(p), true) = (prep, capture.wants(&condition.key, &needed[i].id)) {
-                    capture.save_inputs(
-                        &condition.key,
-                        &needed[i].id,
-                        &p.image,
-                        &p.ground_truth,
-                        suite.evaluation.size,
-                    )?;
+                    clock.time(Phase::Write, || {
+                        capture.save_inputs(
+                            &condition.key,
+                            &needed[i].id,
+                            &p.image,
+                            &p.ground_truth,
+                            suite.evaluation.size,
+                        )
+                    })?;
                 }
             }
             let mut new_rows = Vec::new();
@@ -137,6 +173,7 @@ pub fn execute(
                     condition,
                     &images,
                     &preps,
+                    clock,
                 );
                 for (mut row, map) in results {
                     let i = needed
@@ -145,15 +182,19 @@ pub fn execute(
                         .expect("row of a needed image");
                     row.input_sha256 = hashes[i].clone();
                     if let Some(map) = map.filter(|_| capture.wants(&condition.key, &row.id)) {
-                        capture.save_prediction(&condition.key, &row.id, &config.name, &map)?;
+                        clock.time(Phase::Write, || {
+                            capture.save_prediction(&condition.key, &row.id, &config.name, &map)
+                        })?;
                     }
                     new_rows.push(row);
                 }
             }
-            log.append(&new_rows).map_err(|source| RunError::Io {
-                path: log.path().to_path_buf(),
-                source,
-            })?;
+            clock
+                .time(Phase::Write, || log.append(&new_rows))
+                .map_err(|source| RunError::Io {
+                    path: log.path().to_path_buf(),
+                    source,
+                })?;
             let newly_failed = new_rows.iter().filter(|r| r.error.is_some()).count();
             if newly_failed > 0 {
                 failed += newly_failed;

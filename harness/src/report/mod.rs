@@ -128,7 +128,7 @@ struct Section<'a> {
 }
 
 /// The report in reader order: what was found (summary), what it looks like (figures), every
-/// number (tables), then what went wrong.
+/// number (tables), where the time went, then what went wrong.
 fn sections<'a>(
     suite: &Suite,
     results: &Results,
@@ -150,6 +150,14 @@ fn sections<'a>(
             id: "tables",
             title: "Tables",
             blocks: tables::all_tables(suite, results)
+                .into_iter()
+                .map(Block::Table)
+                .collect(),
+        },
+        Section {
+            id: "where-the-time-went",
+            title: "Where the time went",
+            blocks: tables::timing_tables(results)
                 .into_iter()
                 .map(Block::Table)
                 .collect(),

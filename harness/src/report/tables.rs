@@ -409,6 +409,93 @@ pub fn all_tables(suite: &Suite, results: &Results) -> Vec<Table> {
     tables
 }
 
+/// "Where the time went": each localizer's time inside `localize`, then the run's phases
+/// (docs/results.md#timing); none for a run made before `timing` existed.
+pub fn timing_tables(results: &Results) -> Vec<Table> {
+    let Some(timing) = &results.timing else {
+        return Vec::new();
+    };
+    let secs = |s: f64| format!("{s:.2}");
+    let localizers = Table {
+        title: "Time inside each localizer".into(),
+        header: [
+            "localizer",
+            "seconds",
+            "images",
+            "images/s",
+            "batch",
+            "threads",
+        ]
+        .map(String::from)
+        .into(),
+        rows: timing
+            .localizers
+            .iter()
+            .map(|l| {
+                vec![
+                    l.name.clone(),
+                    secs(l.seconds),
+                    l.images.to_string(),
+                    l.images_per_second
+                        .map(|r| format!("{r:.1}"))
+                        .unwrap_or_default(),
+                    l.batch.to_string(),
+                    l.threads
+                        .map(|t| t.to_string())
+                        .unwrap_or_else(|| "plugin".into()),
+                ]
+            })
+            .collect(),
+        notes: vec![],
+    };
+    let mut rows: Vec<Vec<String>> = timing
+        .phases
+        .iter()
+        .map(|p| {
+            vec![
+                p.phase.clone(),
+                secs(p.wall_seconds),
+                secs(p.summed_seconds),
+            ]
+        })
+        .collect();
+    rows.push(vec![
+        "other".into(),
+        secs(timing.unaccounted_seconds),
+        String::new(),
+    ]);
+    rows.push(vec![
+        "run (wall)".into(),
+        secs(timing.wall_seconds),
+        String::new(),
+    ]);
+    let mut notes = vec![
+        "wall: elapsed seconds of each phase, which run one after another, so they add up to \
+         the run's wall time; summed: seconds of the phase's items added over threads, above \
+         wall where they run in parallel. The report's own time is in results.json."
+            .to_string(),
+    ];
+    if let Some(shards) = &timing.shard_wall_seconds {
+        notes.push(format!(
+            "merged from {} shards (wall seconds {}): localizers and phases are summed over \
+             the shards, plus the merge's own work; the run's wall time is the merge's",
+            shards.len(),
+            shards
+                .iter()
+                .map(|&s| secs(s))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let phases = Table {
+        title: "Time of each phase (seconds)".into(),
+        header: ["phase", "wall", "summed"].map(String::from).into(),
+        rows,
+        notes,
+    };
+    vec![localizers, phases]
+}
+
 /// Tables with more rows than this are folded (`<details>`) under their title, so that a
 /// per-category table does not push everything after it out of sight.
 pub const COLLAPSE_ROWS: usize = 25;

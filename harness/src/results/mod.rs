@@ -12,9 +12,11 @@ mod metric;
 pub mod rows;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod timing;
 
 pub use metric::Metric;
 pub use rows::{dataset_fingerprint, done_keys, to_jsonl, Row, RowLog};
+pub use timing::Timing;
 
 use crate::config::{Condition, Suite};
 use crate::data::Kind;
@@ -109,6 +111,10 @@ pub struct Results {
     pub comparisons: Vec<Comparison>,
     pub failures: Vec<Failure>,
     pub environment: Environment,
+    /// Where the time went; like `environment`, excluded from determinism comparisons. Absent
+    /// in runs made before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timing: Option<Timing>,
     /// The shard this run evaluated (`harness run --shard`); its aggregates cover only its
     /// own images. Absent for whole runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -326,6 +332,8 @@ pub fn build(record: RunRecord<'_>, rows: &[Row]) -> Results {
         comparisons,
         failures,
         environment: record.environment,
+        // Known only once the results are built: the caller adds it.
+        timing: None,
         shard: record.shard,
         merged_from: record.merged_from,
     }

@@ -1,14 +1,15 @@
 //! `harness merge`: joins the shard run directories of one sharded run into one run directory
-//! whose `results.json` equals an unsharded run's (apart from `environment` and the shard
-//! bookkeeping): every aggregate, γ, comparison and failure is recomputed from the union of the
-//! shards' per-image rows, and the qualitative panels come from the maps the shards captured.
+//! whose `results.json` equals an unsharded run's (apart from `environment`, `timing` and the
+//! shard bookkeeping): every aggregate, γ, comparison and failure is recomputed from the union
+//! of the shards' per-image rows, and the qualitative panels come from the maps the shards
+//! captured. Its `timing` sums the shards' and adds the merge's own.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use super::{io_err, new_run_dir, write, RunError, SUITE_SNAPSHOT};
+use super::{io_err, new_run_dir, write, write_results_and_report, RunError, SUITE_SNAPSHOT};
 use crate::config::Suite;
-use crate::report;
+use crate::results::timing::{Phase, Stopwatch, Timing};
 use crate::results::{self, maps::MAPS_DIR, Environment, Results, Row, RunRecord};
 
 /// What a merge produced.
@@ -177,10 +178,12 @@ pub fn merge(out_parent: &Path, dirs: &[PathBuf]) -> Result<MergeOutcome, RunErr
     if dirs.is_empty() {
         return Err(bad("no shard run directories given".into()));
     }
-    let shards = dirs
-        .iter()
-        .map(|d| read_shard(d))
-        .collect::<Result<Vec<_>, _>>()?;
+    let clock = Stopwatch::start(&[]);
+    let shards = clock.time(Phase::Load, || {
+        dirs.iter()
+            .map(|d| read_shard(d))
+            .collect::<Result<Vec<_>, _>>()
+    })?;
     check(&shards)?;
     let first = &shards[0];
     let suite =
@@ -193,7 +196,7 @@ pub fn merge(out_parent: &Path, dirs: &[PathBuf]) -> Result<MergeOutcome, RunErr
         )));
     }
     let mut rows: Vec<Row> = shards.iter().flat_map(|s| s.rows.iter().cloned()).collect();
-    results::sort_rows(&suite, &mut rows);
+    clock.time(Phase::Aggregate, || results::sort_rows(&suite, &mut rows));
     let envs: Vec<&Environment> = shards.iter().map(|s| &s.results.environment).collect();
     let environment = Environment {
         os: envs[0].os.clone(),
@@ -223,19 +226,23 @@ pub fn merge(out_parent: &Path, dirs: &[PathBuf]) -> Result<MergeOutcome, RunErr
         shard: None,
         merged_from: Some(sorted.iter().map(|s| s.dir.display().to_string()).collect()),
     };
-    let results = results::build(record, &rows);
+    let mut results = clock.time(Phase::Aggregate, || results::build(record, &rows));
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
     let dir = new_run_dir(out_parent, &suite, &stamp, "-merged")?;
-    write(&dir.join(SUITE_SNAPSHOT), first.snapshot.as_bytes())?;
-    for s in &shards {
-        copy_maps(&s.dir.join(MAPS_DIR), &dir.join(MAPS_DIR))?;
-    }
-    write(&dir.join("per_image.jsonl"), &results::to_jsonl(&rows))?;
-    write(
-        &dir.join("results.json"),
-        &serde_json::to_vec_pretty(&results).expect("results serialize"),
-    )?;
-    let figure_failures = report::write_all(&dir, &suite, &results)?;
+    clock.time(Phase::Write, || {
+        write(&dir.join(SUITE_SNAPSHOT), first.snapshot.as_bytes())?;
+        for s in &shards {
+            copy_maps(&s.dir.join(MAPS_DIR), &dir.join(MAPS_DIR))?;
+        }
+        write(&dir.join("per_image.jsonl"), &results::to_jsonl(&rows))
+    })?;
+    // Shards written before `timing` existed add nothing.
+    let shard_timings: Vec<&Timing> = sorted
+        .iter()
+        .filter_map(|s| s.results.timing.as_ref())
+        .collect();
+    let figure_failures =
+        write_results_and_report(&dir, &suite, &mut results, &clock, &shard_timings)?;
     Ok(MergeOutcome {
         dir,
         results,

@@ -15,6 +15,7 @@ pub use crate::evaluation::Shard;
 use crate::evaluation::{self, ExecuteOptions};
 use crate::report;
 use crate::results::maps::Capture;
+use crate::results::timing::{self, Phase, Stopwatch, Timing};
 use crate::results::{self, Environment, Results, RowLog, RunRecord};
 
 /// Which run directory to use.
@@ -119,13 +120,15 @@ fn resume_dir(suite: &Suite, options: &RunOptions) -> Result<Option<PathBuf>, Ru
 pub fn run(suite: &Suite, options: &RunOptions) -> Result<RunOutcome, RunError> {
     let started = Instant::now();
     let started_utc = chrono::Utc::now();
+    let names: Vec<String> = suite.localizers.iter().map(|l| l.name.clone()).collect();
+    let clock = Stopwatch::start(&names);
     // Validate the data (a broken manifest is reported in full) before creating anything.
-    let dataset = Dataset::open(&suite.data)?;
+    let dataset = clock.time(Phase::Load, || Dataset::open(&suite.data))?;
     let resumed = resume_dir(suite, options)?;
-    match options.shard {
-        None => run_training_steps(suite, options.progress)?,
-        Some(_) => check_trained(suite)?,
-    }
+    clock.time(Phase::Training, || match options.shard {
+        None => run_training_steps(suite, options.progress),
+        Some(_) => check_trained(suite),
+    })?;
     let dir = match &resumed {
         Some(dir) => dir.clone(),
         None => {
@@ -142,7 +145,7 @@ pub fn run(suite: &Suite, options: &RunOptions) -> Result<RunOutcome, RunError> 
     };
     let log_path = dir.join("per_image.jsonl");
     let (mut log, existing) = RowLog::open(&log_path).map_err(io_err(&log_path))?;
-    let capture = Capture::start(&dir, suite, &dataset)?;
+    let capture = clock.time(Phase::Write, || Capture::start(&dir, suite, &dataset))?;
     let mut rows = evaluation::execute(
         suite,
         &dataset,
@@ -153,8 +156,9 @@ pub fn run(suite: &Suite, options: &RunOptions) -> Result<RunOutcome, RunError> 
             progress: options.progress,
             shard: options.shard,
         },
+        &clock,
     )?;
-    results::sort_rows(suite, &mut rows);
+    clock.time(Phase::Aggregate, || results::sort_rows(suite, &mut rows));
     let environment = Environment {
         os: std::env::consts::OS.to_string(),
         arch: std::env::consts::ARCH.to_string(),
@@ -177,21 +181,45 @@ pub fn run(suite: &Suite, options: &RunOptions) -> Result<RunOutcome, RunError> 
         }),
         merged_from: None,
     };
-    let results = results::build(record, &rows);
+    let mut results = clock.time(Phase::Aggregate, || results::build(record, &rows));
     // Rewrite the append log in canonical order (atomically: the old file stays until then).
     drop(log);
-    write(&log_path, &results::to_jsonl(&rows))?;
-    // The results first: a report or figure that fails must not lose them.
-    write(
-        &dir.join("results.json"),
-        &serde_json::to_vec_pretty(&results).expect("results serialize"),
-    )?;
-    let figure_failures = report::write_all(&dir, suite, &results)?;
+    clock.time(Phase::Write, || write(&log_path, &results::to_jsonl(&rows)))?;
+    let figure_failures = write_results_and_report(&dir, suite, &mut results, &clock, &[])?;
     Ok(RunOutcome {
         dir,
         results,
         figure_failures,
     })
+}
+
+/// Writes `results.json`, then the report, then `results.json` again with the report's time and
+/// the final wall time in `timing` (the report shows the times up to itself). The results come
+/// first: a report or figure that fails must not lose them. `shards` are the timings of the
+/// shards a merged run is made of (none for a run).
+fn write_results_and_report(
+    dir: &Path,
+    suite: &Suite,
+    results: &mut Results,
+    clock: &Stopwatch,
+    shards: &[&Timing],
+) -> Result<Vec<String>, RunError> {
+    let with_timing = |results: &mut Results| {
+        results.timing = Some(match shards {
+            [] => clock.timing(),
+            _ => timing::merge(shards, &clock.timing()),
+        });
+    };
+    let path = dir.join("results.json");
+    let bytes = |results: &Results| serde_json::to_vec_pretty(results).expect("results serialize");
+    clock.time(Phase::Write, || {
+        with_timing(results);
+        write(&path, &bytes(results))
+    })?;
+    let figure_failures = clock.time(Phase::Report, || report::write_all(dir, suite, results))?;
+    with_timing(results);
+    write(&path, &bytes(results))?;
+    Ok(figure_failures)
 }
 
 /// Runs the suite's training steps that have no finished, cached run (a second run reuses
