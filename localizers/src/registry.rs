@@ -73,6 +73,8 @@ const REGISTRY: &[Entry] = &[
             description: "a shared library speaking the C ABI of localizer-sdk (docs/plugins.md)",
             params: "path: string, required, the library file; isolate: bool, default false, \
                      run it in a child process so a crash fails only its images; \
+                     hello_timeout_s: seconds, default 60, with isolate, longest wait for the child to start; \
+                     timeout_s: seconds, default 600, with isolate, longest wait for one batch (the child is then killed); \
                      params: object, default {}, passed to the plugin's create",
         },
         build: plugin::build::PLUGIN.build,
@@ -85,6 +87,8 @@ const REGISTRY: &[Entry] = &[
                           on stdin/stdout (docs/plugins.md)",
             params: "command: array of strings, required, program and arguments; \
                      cwd: string, default the harness's working directory; \
+                     hello_timeout_s: seconds, default 60, longest wait for the handshake; \
+                     timeout_s: seconds, default 600, longest wait for one batch (the process is then killed); \
                      params: object, default {}, sent in the handshake",
         },
         build: plugin::build::SUBPROCESS.build,
