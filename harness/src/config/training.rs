@@ -54,7 +54,7 @@ struct TrainFile {
 /// `data:` as written: one source (a mapping), or a list of sources each with a `weight`.
 #[derive(Debug)]
 enum DataSection {
-    One(DataSpec),
+    One(Box<DataSpec>),
     Many(Vec<DataSpec>),
 }
 
@@ -73,7 +73,7 @@ impl<'de> Deserialize<'de> for DataSection {
                 map: A,
             ) -> Result<DataSection, A::Error> {
                 DataSpec::deserialize(serde::de::value::MapAccessDeserializer::new(map))
-                    .map(DataSection::One)
+                    .map(|spec| DataSection::One(Box::new(spec)))
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(
                 self,
@@ -495,7 +495,7 @@ fn resolve_sources(path: &Path, section: DataSection) -> Result<Vec<TrainSource>
                     "data.weight weighs the sources of a list; with one source, remove it",
                 ));
             }
-            vec![spec]
+            vec![*spec]
         }
         DataSection::Many(specs) if specs.is_empty() => {
             return Err(ConfigError {
