@@ -324,6 +324,13 @@ fn names_in(
     Ok(given.into_iter().map(|s| s.value).collect())
 }
 
+/// Upper bounds checked at validation, so a typo (an extra zero, a size in bytes) stops with
+/// its line instead of an allocation failure or hours of bootstrap after every row is computed.
+pub const MAX_EVAL_SIZE: u32 = 4096;
+pub const MAX_SYNTH_SIZE: u32 = 2048;
+pub const MAX_BATCH: usize = 1024;
+pub const MAX_BOOTSTRAP_RESAMPLES: usize = 100_000;
+
 pub(crate) fn resolve_data(path: &Path, data: schema::DataSpec) -> Result<DataConfig, ConfigError> {
     let split = match &data.split {
         None => Split::Test,
@@ -427,8 +434,12 @@ pub(crate) fn resolve_data(path: &Path, data: schema::DataSpec) -> Result<DataCo
         ));
     }
     let synth_size = match data.synth_size {
-        Some(s) if s.value < 32 => {
-            return Err(err_at(path, &s, "synth_size must be at least 32 pixels"))
+        Some(s) if !(32..=MAX_SYNTH_SIZE).contains(&s.value) => {
+            return Err(err_at(
+                path,
+                &s,
+                format!("synth_size must be between 32 and {MAX_SYNTH_SIZE} pixels"),
+            ))
         }
         Some(s) => s.value,
         None => 224,
@@ -495,17 +506,21 @@ fn resolve_evaluation(
 ) -> Result<EvaluationConfig, ConfigError> {
     let check = |ok: bool, s: &dyn Fn() -> ConfigError| if ok { Ok(()) } else { Err(s()) };
     if let Some(s) = &e.size {
-        check(s.value >= 11, &|| {
+        check((11..=MAX_EVAL_SIZE).contains(&s.value), &|| {
             err_at(
                 path,
                 s,
-                "evaluation.size must be at least 11 (the SSIM window)",
+                format!("evaluation.size must be between 11 (the SSIM window) and {MAX_EVAL_SIZE} (every map is size² floats per image and localizer)"),
             )
         })?;
     }
     if let Some(b) = &e.batch {
-        check(b.value >= 1, &|| {
-            err_at(path, b, "evaluation.batch must be at least 1")
+        check((1..=MAX_BATCH).contains(&b.value), &|| {
+            err_at(
+                path,
+                b,
+                format!("evaluation.batch must be between 1 and {MAX_BATCH}"),
+            )
         })?;
     }
     for (name, t) in [("tau", &e.tau), ("gt_threshold", &e.gt_threshold)] {
@@ -515,8 +530,12 @@ fn resolve_evaluation(
         }
     }
     if let Some(r) = &e.bootstrap_resamples {
-        check(r.value >= 100, &|| {
-            err_at(path, r, "bootstrap_resamples must be at least 100")
+        check((100..=MAX_BOOTSTRAP_RESAMPLES).contains(&r.value), &|| {
+            err_at(
+                path,
+                r,
+                format!("bootstrap_resamples must be between 100 and {MAX_BOOTSTRAP_RESAMPLES} (each aggregate resamples its images this often)"),
+            )
         })?;
     }
     if let Some(c) = &e.confidence {
@@ -723,6 +742,44 @@ mod tests {
         Suite::parse(Path::new("s.yaml"), text)
             .unwrap_err()
             .to_string()
+    }
+
+    #[test]
+    fn sizes_and_counts_have_upper_bounds_checked_with_their_line() {
+        let suite = |data: &str, evaluation: &str| {
+            format!("version: 1\nname: b\ndata:\n  source: synth\n{data}evaluation:\n  size: 224\n{evaluation}localizers:\n  - oracle\n")
+        };
+        let cases = [
+            (
+                suite("", "  bootstrap_resamples: 1000000000\n"),
+                "s.yaml:7:",
+                "bootstrap_resamples must be between 100 and 100000",
+            ),
+            (
+                suite("  synth_size: 60000\n", ""),
+                "s.yaml:5:",
+                "synth_size must be between 32 and 2048",
+            ),
+            (
+                suite("", "  batch: 100000\n").replace("size: 224", "size: 4000000000"),
+                "s.yaml:6:",
+                "evaluation.size must be between 11",
+            ),
+            (
+                suite("", "  batch: 100000\n"),
+                "s.yaml:7:",
+                "evaluation.batch must be between 1 and 1024",
+            ),
+        ];
+        for (text, location, message) in cases {
+            let e = error(&text);
+            assert!(e.starts_with(location) && e.contains(message), "{e}");
+        }
+        assert!(Suite::parse(
+            Path::new("s.yaml"),
+            &suite("  synth_size: 2048\n", "  bootstrap_resamples: 100000\n")
+        )
+        .is_ok());
     }
 
     #[test]

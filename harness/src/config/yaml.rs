@@ -108,7 +108,9 @@ pub(crate) fn check_header(
             ),
         ));
     }
+    // Bounded: the name becomes a directory name (255 bytes at most on common file systems).
     let valid = !name.value.is_empty()
+        && name.value.len() <= 100
         && name
             .value
             .chars()
@@ -117,7 +119,7 @@ pub(crate) fn check_header(
         return Err(err_at(
             path,
             name,
-            "name must be non-empty letters, digits, '_' or '-' (it names the output directory)",
+            "name must be 1 to 100 letters, digits, '_' or '-' (it names the output directory)",
         ));
     }
     Ok(name.value.clone())
