@@ -109,20 +109,12 @@ report:
 #[test]
 fn a_localizer_returning_nan_maps_leaves_a_finished_run() {
     let dir = tempfile::tempdir().unwrap();
-    let client = workspace().join("examples/plugins/python");
-    std::fs::write(
-        dir.path().join("nan_maps.py"),
-        format!(
-            "import sys\nsys.path.insert(0, {:?})\nimport numpy as np\nfrom harness_plugin import serve\n\n\
-class NanMaps:\n    name = 'nan_maps'\n    input_size = None\n    max_batch = 4\n\n    \
-def __init__(self, params):\n        pass\n\n    \
-def localize(self, images):\n        \
-return [(np.full(px.shape[:2], np.nan, dtype=np.float32), None) for _, px in images]\n\n\
-serve(NanMaps)\n",
-            client.to_str().unwrap()
-        ),
-    )
-    .unwrap();
+    write_python_plugin(
+        dir.path(),
+        "nan_maps.py",
+        "",
+        "        return [(np.full(px.shape[:2], np.nan, dtype=np.float32), None) for _, px in images]",
+    );
     let suite = TINY_SUITE
         .replace("GEN", harness::data::synth::generators()[0].name)
         .replace(
@@ -180,19 +172,31 @@ fn four_image_run(localizers: &str) -> tempfile::TempDir {
 /// A Python subprocess plugin in DIR/sleepy.py: appends its pid and that of a `sleep` it
 /// started to DIR/pids, then sleeps in `localize` far longer than any test.
 fn write_sleepy_plugin(dir: &Path) {
+    write_python_plugin(
+        dir,
+        "sleepy.py",
+        ", os, subprocess, time",
+        "        helper = subprocess.Popen(['sleep', '300'])\n        \
+         with open('pids', 'a') as f:\n            f.write(f'{os.getpid()} {helper.pid}\\n')\n        \
+         time.sleep(300)",
+    );
+}
+
+/// Writes DIR/FILE, a Python subprocess localizer (the client of examples/plugins/python,
+/// numpy as `np`, the modules in `imports` as `, a, b`) whose `localize(self, images)` body is
+/// `body`, indented by 8 spaces.
+fn write_python_plugin(dir: &Path, file: &str, imports: &str, body: &str) {
     let client = workspace().join("examples/plugins/python");
+    let name = file.trim_end_matches(".py");
     std::fs::write(
-        dir.join("sleepy.py"),
+        dir.join(file),
         format!(
-            "import os, subprocess, sys, time\nsys.path.insert(0, {client:?})\n\
-from harness_plugin import serve\n\n\
-class Sleepy:\n    name = 'sleepy'\n    input_size = None\n    max_batch = 4\n\n    \
-def __init__(self, params):\n        pass\n\n    \
-def localize(self, images):\n        \
-helper = subprocess.Popen(['sleep', '300'])\n        \
-with open('pids', 'a') as f:\n            f.write(f'{{os.getpid()}} {{helper.pid}}\\n')\n        \
-time.sleep(300)\n\n\
-serve(Sleepy)\n"
+            "import sys{imports}\nsys.path.insert(0, {client:?})\nimport numpy as np\n\
+             from harness_plugin import serve\n\n\
+             class Plugin:\n    name = '{name}'\n    input_size = None\n    max_batch = 4\n\n    \
+             def __init__(self, params):\n        pass\n\n    \
+             def localize(self, images):\n{body}\n\n\
+             serve(Plugin)\n"
         ),
     )
     .unwrap();
@@ -400,20 +404,13 @@ fn plugin_paths_are_relative_to_the_suite_file() {
 #[test]
 fn a_slow_plugin_shows_its_time_in_the_timing() {
     let dir = tempfile::tempdir().unwrap();
-    let client = workspace().join("examples/plugins/python");
-    std::fs::write(
-        dir.path().join("slow.py"),
-        format!(
-            "import sys, time\nsys.path.insert(0, {:?})\nimport numpy as np\nfrom harness_plugin import serve\n\n\
-class Slow:\n    name = 'slow'\n    input_size = None\n    max_batch = 4\n\n    \
-def __init__(self, params):\n        pass\n\n    \
-def localize(self, images):\n        time.sleep(0.2)\n        \
-return [(np.zeros(px.shape[:2], dtype=np.float32), None) for _, px in images]\n\n\
-serve(Slow)\n",
-            client.to_str().unwrap()
-        ),
-    )
-    .unwrap();
+    write_python_plugin(
+        dir.path(),
+        "slow.py",
+        ", time",
+        "        time.sleep(0.2)\n        \
+         return [(np.zeros(px.shape[:2], dtype=np.float32), None) for _, px in images]",
+    );
     let suite = TINY_SUITE
         .replace("GEN", harness::data::synth::generators()[0].name)
         .replace(
