@@ -10,7 +10,9 @@ use serde_saphyr::Spanned;
 
 use super::schema::DataSpec;
 use super::suite::resolve_data;
-use super::yaml::{check_header, err_at, parse_yaml, read_text, short_hash, ConfigError};
+use super::yaml::{
+    check_header, err_at, parse_yaml, read_text, sha256_hex, short_hash, ConfigError,
+};
 use crate::data::{DataConfig, Split};
 use suggest::did_you_mean;
 
@@ -528,7 +530,6 @@ fn resolve_sources(path: &Path, section: DataSection) -> Result<Vec<TrainSource>
 
 /// `model.init`: the file must exist; its hash enters the config hash.
 fn resolve_init(path: &Path, init: &Spanned<String>) -> Result<InitWeights, ConfigError> {
-    use sha2::Digest;
     let resolved = path.parent().unwrap_or(Path::new(".")).join(&init.value);
     let bytes = std::fs::read(&resolved).map_err(|e| {
         err_at(
@@ -542,10 +543,7 @@ fn resolve_init(path: &Path, init: &Spanned<String>) -> Result<InitWeights, Conf
     })?;
     Ok(InitWeights {
         path: init.value.clone(),
-        sha256: sha2::Sha256::digest(&bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
+        sha256: sha256_hex(&bytes),
         resolved,
     })
 }

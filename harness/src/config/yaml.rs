@@ -83,10 +83,17 @@ pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned>(
 /// First 8 hex digits of the SHA-256 of `value`'s canonical JSON: names run and training
 /// directories by configuration.
 pub(crate) fn short_hash<T: Serialize>(value: &T) -> String {
-    use sha2::Digest;
     let json = serde_json::to_vec(value).expect("configurations serialize");
-    let digest = sha2::Sha256::digest(&json);
-    digest.iter().take(4).map(|b| format!("{b:02x}")).collect()
+    sha256_hex(&json)[..8].to_string()
+}
+
+/// The SHA-256 of `bytes` in lowercase hex.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Checks a file's `version` and `name` (which names a directory), for suites and training
