@@ -221,7 +221,7 @@ fn photo_sheet(out: &str) -> Result<(), Box<dyn std::error::Error>> {
     println!("wrote {out} ({} bytes)", std::fs::metadata(out)?.len());
 
     // Timing: every job of three crops (real, 40 partial, 3 entire), one thread.
-    let keys: Vec<PhotoKey> = photos::catalogue_interleaved(&cfg, Split::Test)?
+    let keys: Vec<PhotoKey> = photos::catalogue_interleaved(&cfg, Split::Test, &[])?
         .into_iter()
         .take(3 * photos::jobs().len())
         .collect();

@@ -261,6 +261,7 @@ pub fn synth_photos(
     seed: u64,
     size: u32,
     crops_per_photo: Option<u32>,
+    resamplers: bool,
 ) -> Result<(), CommandError> {
     let cfg = PhotoConfig {
         seed,
@@ -274,8 +275,16 @@ pub fn synth_photos(
     } else {
         splits.to_vec()
     };
-    let manifest =
-        photos::write_dataset(&cfg, out, &splits, count).map_err(CommandError::runtime)?;
+    let selected: Vec<String> = if resamplers {
+        photos::RESAMPLERS
+            .iter()
+            .map(|r| r.name.to_string())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let manifest = photos::write_dataset(&cfg, out, &splits, count, &selected)
+        .map_err(CommandError::runtime)?;
     println!("wrote {}", manifest.display());
     Ok(())
 }
@@ -308,12 +317,14 @@ pub fn list() {
         Ok(table) => println!(
             "\nReal-photo source (`data: {{source: photos}}`, docs/photos.md): {} photographs \
              ({} train, {} val, {} test), manipulated by the generators above.\n  \
-             Edits (suite `data.properties`): {}, entire",
+             Edits (suite `data.properties`): {}, entire\n  \
+             Opt-in resampler generators (named in `data.generators`): {}",
             table.len(),
             table.iter().filter(|p| p.split == Split::Train).count(),
             table.iter().filter(|p| p.split == Split::Val).count(),
             table.iter().filter(|p| p.split == Split::Test).count(),
-            photos::EDITS.join(", ")
+            photos::EDITS.join(", "),
+            photos::RESAMPLERS.map(|r| r.name).join(", ")
         ),
         Err(e) => println!("\nReal-photo source: unavailable ({e})"),
     }

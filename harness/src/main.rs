@@ -109,6 +109,9 @@ enum Command {
         /// --source photos only: crops per photograph.
         #[arg(long)]
         crops_per_photo: Option<u32>,
+        /// --source photos only: add the opt-in resampler generators (`resize_*`, docs/photos.md).
+        #[arg(long)]
+        resamplers: bool,
     },
     /// List localizers, degradations, generators, properties and suites.
     List,
@@ -281,14 +284,23 @@ fn main() -> ExitCode {
             seed,
             size,
             crops_per_photo,
+            resamplers,
         } => match source {
-            SynthSource::Synth if crops_per_photo.is_some() => Err(CommandError::config(
-                "--crops-per-photo is only used with --source photos",
-            )),
-            SynthSource::Synth => commands::synth(&out, &splits, count, seed, size),
-            SynthSource::Photos => {
-                commands::synth_photos(&out, &splits, count, seed, size, crops_per_photo)
+            SynthSource::Synth if crops_per_photo.is_some() || resamplers => {
+                Err(CommandError::config(
+                    "--crops-per-photo and --resamplers are only used with --source photos",
+                ))
             }
+            SynthSource::Synth => commands::synth(&out, &splits, count, seed, size),
+            SynthSource::Photos => commands::synth_photos(
+                &out,
+                &splits,
+                count,
+                seed,
+                size,
+                crops_per_photo,
+                resamplers,
+            ),
         },
         Command::List => {
             commands::list();

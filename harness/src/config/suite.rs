@@ -400,7 +400,9 @@ pub(crate) fn resolve_data(path: &Path, data: schema::DataSpec) -> Result<DataCo
             )
         }
         SourceKind::Photos => {
-            let gens: Vec<&str> = synth::generators().iter().map(|g| g.name).collect();
+            let gens: Vec<&str> = photos::partial_generators()
+                .chain(photos::full_generators())
+                .collect();
             let mut edits: Vec<&str> = photos::EDITS.to_vec();
             edits.push("entire");
             (

@@ -132,7 +132,7 @@ impl Dataset {
                 .collect(),
             SourceKind::Photos => {
                 let photo_cfg = cfg.photos.clone().unwrap_or_default();
-                photos::catalogue_interleaved(&photo_cfg, cfg.split)
+                photos::catalogue_interleaved(&photo_cfg, cfg.split, &cfg.generators)
                     .map_err(|e| DatasetError::Photos(e.to_string()))?
                     .into_iter()
                     .map(|key| ImageRef {

@@ -4,13 +4,15 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::{photos_of, real_crop, render, PhotoConfig, PhotoError, PhotoKey, EDITS};
+use super::{photos_of, real_crop, render, PhotoConfig, PhotoError, PhotoKey, EDITS, RESAMPLERS};
 use crate::data::synth::generators;
 use crate::data::{Kind, Split};
 
 /// The jobs of one crop in catalogue order: the real crop, every partial generator × edit,
-/// every full-synthesis generator (`entire`).
-pub fn jobs() -> Vec<(Kind, &'static str, &'static str)> {
+/// every full-synthesis generator (`entire`), then × edit each opt-in resampler generator
+/// named in `selected` (in [`RESAMPLERS`] order; other names are ignored). Without resamplers
+/// the catalogue is the one of earlier versions, so existing suites select the same samples.
+pub fn jobs(selected: &[String]) -> Vec<(Kind, &'static str, &'static str)> {
     let mut j = vec![(Kind::Real, "real", "none")];
     for g in generators().iter().filter(|g| !g.entire) {
         j.extend(EDITS.iter().map(|p| (Kind::Partial, g.name, *p)));
@@ -21,6 +23,12 @@ pub fn jobs() -> Vec<(Kind, &'static str, &'static str)> {
             .filter(|g| g.entire)
             .map(|g| (Kind::Entire, g.name, "entire")),
     );
+    for r in RESAMPLERS
+        .iter()
+        .filter(|r| selected.iter().any(|s| s == r.name))
+    {
+        j.extend(EDITS.iter().map(|p| (Kind::Partial, r.name, *p)));
+    }
     j
 }
 
@@ -29,10 +37,15 @@ pub fn jobs() -> Vec<(Kind, &'static str, &'static str)> {
 /// photo, then crop 1, …), and sample t is job `t mod K` of crop `(t div K + t mod K) mod I`
 /// (K jobs per crop), as `synth::catalogue_interleaved`. The first N samples of a job come
 /// from N distinct crops, and from distinct photographs while N ≤ the split's photos.
-pub fn catalogue_interleaved(cfg: &PhotoConfig, split: Split) -> Result<Vec<PhotoKey>, PhotoError> {
+/// `selected` opts resampler generators in ([`jobs`]).
+pub fn catalogue_interleaved(
+    cfg: &PhotoConfig,
+    split: Split,
+    selected: &[String],
+) -> Result<Vec<PhotoKey>, PhotoError> {
     cfg.validate()?;
     let photos = photos_of(split)?;
-    let jobs = jobs();
+    let jobs = jobs(selected);
     let (k, p) = (jobs.len(), photos.len());
     let n = p * cfg.crops_per_photo as usize;
     Ok((0..n * k)
@@ -76,7 +89,7 @@ fn write_error(path: &Path, e: impl std::fmt::Display) -> PhotoError {
 /// `synth::write_dataset`, and returns the manifest's path.
 ///
 /// Per split, the samples are the first `count` of [`catalogue_interleaved`] (all when
-/// `None`). Real crops go to `<split>/real/<crop id>.png` (once per crop), fakes to
+/// `None`), with the resampler generators named in `selected`. Real crops go to `<split>/real/<crop id>.png` (once per crop), fakes to
 /// `<split>/fake/<id>.png` and their eq. 2 ground truth (8-bit gray; all 255 for `entire`) to
 /// `<split>/gt/<id>.png`, named like the fake so `harness score --pred P --gt <split>/gt` pairs
 /// them with `harness predict --out P <split>/fake/*.png`. The manifest's `mask` column stays
@@ -86,11 +99,12 @@ pub fn write_dataset(
     dir: &Path,
     splits: &[Split],
     count: Option<usize>,
+    selected: &[String],
 ) -> Result<PathBuf, PhotoError> {
     cfg.validate()?;
     let mut csv = crate::data::header_line();
     for &split in splits {
-        let keys: Vec<PhotoKey> = catalogue_interleaved(cfg, split)?
+        let keys: Vec<PhotoKey> = catalogue_interleaved(cfg, split, selected)?
             .into_iter()
             .take(count.unwrap_or(usize::MAX))
             .collect();

@@ -13,6 +13,7 @@
 
 mod catalogue;
 mod edits;
+mod resample;
 mod table;
 #[cfg(test)]
 mod tests;
@@ -25,6 +26,7 @@ use rand_chacha::ChaCha8Rng;
 
 pub use catalogue::{catalogue_interleaved, jobs, write_dataset};
 pub use edits::EDITS;
+pub use resample::{resampler, Resampler, RESAMPLERS};
 pub use table::{crop_files, load_crop, photo, photos, photos_of, PhotoInfo, CROP_SIDE};
 
 use crate::data::synth::{self, blend, encode, feather, Decoder, GeneratorInfo, Image3, Plane};
@@ -202,11 +204,19 @@ fn names(list: impl Iterator<Item = &'static str>) -> String {
     list.collect::<Vec<_>>().join(", ")
 }
 
+/// What makes a fake of the photo source: one of the benchmark's generators (a decoder), or
+/// an opt-in resampler generator ([`RESAMPLERS`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum PhotoGenerator {
+    Decoder(&'static GeneratorInfo),
+    Resampler(&'static Resampler),
+}
+
 /// Checks that `key` names an existing sample of `cfg`; returns the photo and generator.
 fn check_key(
     cfg: &PhotoConfig,
     key: &PhotoKey,
-) -> Result<(&'static PhotoInfo, Option<&'static GeneratorInfo>), PhotoError> {
+) -> Result<(&'static PhotoInfo, Option<PhotoGenerator>), PhotoError> {
     cfg.validate()?;
     let invalid = |reason: String| PhotoError::InvalidKey {
         id: key.id(),
@@ -241,22 +251,25 @@ fn check_key(
         return Ok((info, None));
     }
     let entire = key.kind == Kind::Entire;
-    let g = synth::generator(&key.generator)
-        .filter(|g| g.entire == entire)
-        .ok_or_else(|| PhotoError::UnknownName {
-            what: if entire {
-                "full-synthesis generator"
-            } else {
-                "partial generator"
-            },
-            name: key.generator.clone(),
-            valid: names(
-                synth::generators()
-                    .iter()
-                    .filter(|g| g.entire == entire)
-                    .map(|g| g.name),
-            ),
-        })?;
+    let g = match (resampler(&key.generator), entire) {
+        (Some(r), false) => PhotoGenerator::Resampler(r),
+        _ => synth::generator(&key.generator)
+            .filter(|g| g.entire == entire)
+            .map(PhotoGenerator::Decoder)
+            .ok_or_else(|| PhotoError::UnknownName {
+                what: if entire {
+                    "full-synthesis generator"
+                } else {
+                    "partial generator"
+                },
+                name: key.generator.clone(),
+                valid: if entire {
+                    names(full_generators())
+                } else {
+                    names(partial_generators())
+                },
+            })?,
+    };
     if entire && key.property != "entire" {
         return Err(invalid(
             "a whole-image re-synthesis has property `entire`".into(),
@@ -270,6 +283,24 @@ fn check_key(
         });
     }
     Ok((info, Some(g)))
+}
+
+/// Names of the partial generators of the photo source: the benchmark's, then the opt-in
+/// resamplers.
+pub fn partial_generators() -> impl Iterator<Item = &'static str> {
+    synth::generators()
+        .iter()
+        .filter(|g| !g.entire)
+        .map(|g| g.name)
+        .chain(RESAMPLERS.iter().map(|r| r.name))
+}
+
+/// Names of the full-synthesis generators (property `entire`).
+pub fn full_generators() -> impl Iterator<Item = &'static str> {
+    synth::generators()
+        .iter()
+        .filter(|g| g.entire)
+        .map(|g| g.name)
 }
 
 /// Top-left corners of the first `count` crops of `photo`, drawn from `(cfg.seed, photo)` in
@@ -326,11 +357,15 @@ pub fn render(cfg: &PhotoConfig, key: &PhotoKey) -> Result<PhotoSample, PhotoErr
     let (crop, offset) = real_crop(cfg, key)?;
     let mut rng = sample_rng(cfg, key);
     let (real, fake) = match (key.kind, g) {
-        (Kind::Partial, Some(g)) => {
+        (Kind::Partial, Some(PhotoGenerator::Decoder(g))) => {
             let m = partial(&crop, &key.property, g, &mut rng);
             (Some(crop), m.fake)
         }
-        (Kind::Entire, Some(g)) => (None, entire(&crop, g, &mut rng)),
+        (Kind::Partial, Some(PhotoGenerator::Resampler(r))) => {
+            let m = resample::partial(&crop, &key.property, r, &mut rng);
+            (Some(crop), m.fake)
+        }
+        (Kind::Entire, Some(PhotoGenerator::Decoder(g))) => (None, entire(&crop, g, &mut rng)),
         _ => (None, crop),
     };
     Ok(PhotoSample {

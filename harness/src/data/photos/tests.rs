@@ -47,7 +47,7 @@ fn no_photograph_is_in_two_splits() {
     let per_split: Vec<BTreeSet<String>> = Split::ALL
         .iter()
         .map(|&s| {
-            let keys = catalogue_interleaved(&cfg, s).unwrap();
+            let keys = catalogue_interleaved(&cfg, s, &[]).unwrap();
             assert!(keys.iter().all(|k| k.split == s));
             keys.into_iter().map(|k| k.photo).collect()
         })
@@ -119,10 +119,10 @@ fn crops_are_copied_never_resampled() {
 #[test]
 fn samples_are_deterministic_and_independent_of_order_and_threads() {
     let cfg = small();
-    let keys: Vec<PhotoKey> = catalogue_interleaved(&cfg, Split::Val)
+    let keys: Vec<PhotoKey> = catalogue_interleaved(&cfg, Split::Val, &[])
         .unwrap()
         .into_iter()
-        .take(jobs().len() + 3)
+        .take(jobs(&[]).len() + 3)
         .collect();
     let render_all = |threads: usize, reverse: bool| {
         let pool = rayon::ThreadPoolBuilder::new()
@@ -173,17 +173,17 @@ fn ids_are_stable_and_readable() {
         "photo-test-p002_lomiri_dragonfly-c0-full_tconv-entire"
     );
     // Unique over a split's catalogue.
-    let keys = catalogue_interleaved(&PhotoConfig::default(), Split::Test).unwrap();
+    let keys = catalogue_interleaved(&PhotoConfig::default(), Split::Test, &[]).unwrap();
     let ids: BTreeSet<String> = keys.iter().map(PhotoKey::id).collect();
     assert_eq!(ids.len(), keys.len());
-    assert_eq!(keys.len(), 21 * 2 * jobs().len());
+    assert_eq!(keys.len(), 21 * 2 * jobs(&[]).len());
 }
 
 #[test]
 fn catalogue_prefixes_cover_every_job_with_distinct_photographs() {
     let cfg = PhotoConfig::default();
-    let keys = catalogue_interleaved(&cfg, Split::Test).unwrap();
-    let k = jobs().len();
+    let keys = catalogue_interleaved(&cfg, Split::Test, &[]).unwrap();
+    let k = jobs(&[]).len();
     assert_eq!(k, 1 + 8 * EDITS.len() + 3);
     let mut per_job: BTreeMap<(String, String), Vec<&str>> = BTreeMap::new();
     for key in &keys[..21 * k] {
@@ -342,13 +342,13 @@ fn errors_name_the_valid_values() {
 fn export_writes_manifest_images_and_ground_truth() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = small();
-    let count = jobs().len() + 2;
-    let manifest = write_dataset(&cfg, dir.path(), &[Split::Test], Some(count)).unwrap();
+    let count = jobs(&[]).len() + 2;
+    let manifest = write_dataset(&cfg, dir.path(), &[Split::Test], Some(count), &[]).unwrap();
     let text = std::fs::read_to_string(&manifest).unwrap();
     let rows: Vec<&str> = text.lines().collect();
     assert_eq!(rows[0], "id,split,generator,property,kind,fake,real,mask");
     assert_eq!(rows.len(), 1 + count);
-    let keys = catalogue_interleaved(&cfg, Split::Test).unwrap();
+    let keys = catalogue_interleaved(&cfg, Split::Test, &[]).unwrap();
     for (row, key) in rows[1..].iter().zip(&keys) {
         let cols: Vec<&str> = row.split(',').collect();
         assert_eq!(cols[0], key.id());
@@ -371,4 +371,80 @@ fn export_writes_manifest_images_and_ground_truth() {
             }
         }
     }
+}
+
+#[test]
+fn resampler_generators_are_opt_in_and_edit_only_their_region() {
+    let cfg = small();
+    // Not in the default catalogue; named ones join it after the default jobs, × every edit.
+    let default = jobs(&[]);
+    assert!(default.iter().all(|(_, g, _)| resampler(g).is_none()));
+    let chosen = vec!["resize_lanczos3".to_string(), "resize_nearest".to_string()];
+    let with = jobs(&chosen);
+    assert_eq!(&with[..default.len()], &default[..]);
+    let extra: Vec<&str> = with[default.len()..].iter().map(|j| j.1).collect();
+    assert_eq!(extra.len(), 2 * EDITS.len());
+    // RESAMPLERS order, not the order they were named in.
+    assert_eq!(extra[0], "resize_nearest");
+    assert_eq!(extra[EDITS.len()], "resize_lanczos3");
+
+    let p = &first_of(Split::Train).id;
+    for r in RESAMPLERS.iter() {
+        for edit in EDITS {
+            let key = PhotoKey::partial(Split::Train, p, 0, r.name, edit);
+            let s = render(&cfg, &key).unwrap();
+            assert_eq!(
+                s,
+                render(&cfg, &key).unwrap(),
+                "{} is deterministic",
+                key.id()
+            );
+            let real = s.real.as_ref().unwrap();
+            let mut rng = sample_rng(&cfg, &key);
+            let m = resample::partial(real, edit, r, &mut rng);
+            assert_eq!(m.fake, s.fake);
+            // Outside the soft mask the photograph is untouched; inside, something changed.
+            let mut changed_inside = 0;
+            for (i, (a, b)) in real.pixels().zip(s.fake.pixels()).enumerate() {
+                if m.soft.v[i] == 0.0 {
+                    assert_eq!(a, b, "{} pixel {i} outside the region", key.id());
+                } else if a != b {
+                    changed_inside += 1;
+                }
+            }
+            assert!(changed_inside > 0, "{} changed nothing", key.id());
+        }
+    }
+    // Resamplers are partial generators only.
+    let entire = PhotoKey::entire(Split::Train, p, 0, "resize_bilinear");
+    assert!(render(&cfg, &entire).is_err());
+}
+
+#[test]
+fn a_suite_opts_resamplers_in_by_naming_them() {
+    let mut cfg = DataConfig {
+        source: SourceKind::Photos,
+        manifest: None,
+        manifest_path: None,
+        split: Split::Val,
+        generators: vec!["resize_keys".into(), "tconv".into()],
+        properties: vec![],
+        fakes_per_category: 2,
+        reals: 0,
+        synth_seed: 0,
+        synth_size: 224,
+        photos: Some(small()),
+    };
+    let ds = Dataset::open(&cfg).unwrap();
+    let per = ds.summary().categories;
+    assert_eq!(per.len(), 2 * EDITS.len());
+    assert!(per.keys().any(|c| c == "resize_keys/smooth"));
+    assert!(per.values().all(|&n| n == 2));
+    // Without naming them, a suite selects what it selected before.
+    cfg.generators = vec!["tconv".into()];
+    assert!(Dataset::open(&cfg)
+        .unwrap()
+        .images
+        .iter()
+        .all(|i| resampler(&i.generator).is_none()));
 }
