@@ -27,7 +27,7 @@ const INITIAL_OUTPUT: usize = 16 * 1024;
 /// back to RGB. Errors on a quality outside 1..=100, an empty image or a side above 65500.
 pub fn jpeg(image: &RgbImage, quality: u8) -> Result<RgbImage, DegradationError> {
     let bytes = jpeg_encode(image, quality)?;
-    decode(&bytes)
+    jpeg_decode(&bytes)
 }
 
 /// Encodes `image` as a baseline JFIF JPEG at `quality` (1..=100), 4:2:0, with the IJG
@@ -54,10 +54,15 @@ pub fn jpeg_encode(image: &RgbImage, quality: u8) -> Result<Vec<u8>, Degradation
     }
 }
 
-/// Decodes a JPEG to RGB with libjpeg defaults (islow IDCT, fancy upsampling), as PIL does.
-fn decode(bytes: &[u8]) -> Result<RgbImage, DegradationError> {
+/// Decodes a JPEG to RGB with libjpeg defaults (islow IDCT, fancy upsampling), as PIL does;
+/// a grayscale JPEG has its channel replicated, like PIL's `convert("RGB")`. A file that ends
+/// before its data does ("Premature end of JPEG file", a warning libjpeg would fill with gray)
+/// is an error, as in PIL.
+pub fn jpeg_decode(bytes: &[u8]) -> Result<RgbImage, DegradationError> {
     let run = panic::catch_unwind(|| -> std::io::Result<RgbImage> {
-        let mut started = mozjpeg::Decompress::new_mem(bytes)?.rgb()?;
+        let mut started = mozjpeg::Decompress::with_err(strict_error_manager())
+            .from_mem(bytes)?
+            .rgb()?;
         let (width, height) = (started.width() as u32, started.height() as u32);
         let pixels: Vec<u8> = started.read_scanlines()?;
         started.finish()?;
@@ -71,6 +76,41 @@ fn decode(bytes: &[u8]) -> Result<RgbImage, DegradationError> {
             code: -1,
         }),
         Err(payload) => Err(libjpeg_error("decoding", payload)),
+    }
+}
+
+/// Width and height from a JPEG's header, without decoding its data.
+pub fn jpeg_dimensions(bytes: &[u8]) -> Result<(u32, u32), DegradationError> {
+    let run = panic::catch_unwind(|| -> std::io::Result<(u32, u32)> {
+        let header = mozjpeg::Decompress::with_err(strict_error_manager()).from_mem(bytes)?;
+        Ok((header.width() as u32, header.height() as u32))
+    });
+    match run {
+        Ok(Ok(size)) => Ok(size),
+        Ok(Err(_)) => Err(DegradationError::Jpeg {
+            stage: "reading the header",
+            code: -1,
+        }),
+        Err(payload) => Err(libjpeg_error("reading the header", payload)),
+    }
+}
+
+/// libjpeg's error manager with errors, and the truncated-file warning, unwinding.
+fn strict_error_manager() -> ffi::jpeg_error_mgr {
+    // SAFETY: `jpeg_std_error` fills every field of a zeroed manager.
+    let mut err: ffi::jpeg_error_mgr = unsafe { mem::zeroed() };
+    unsafe { ffi::jpeg_std_error(&mut err) };
+    err.error_exit = Some(unwind_on_error);
+    err.emit_message = Some(unwind_on_truncation);
+    err
+}
+
+/// A warning (level −1) that the data ended early is an error; other messages are dropped.
+extern "C-unwind" fn unwind_on_truncation(cinfo: &mut ffi::jpeg_common_struct, level: c_int) {
+    // SAFETY: libjpeg calls this with `err` pointing at the installed manager.
+    let code = unsafe { cinfo.err.as_ref() }.map_or(-1, |err| err.msg_code);
+    if level < 0 && code == ffi::JWRN_JPEG_EOF {
+        panic::resume_unwind(Box::new(LibjpegFailure(code)));
     }
 }
 
@@ -302,7 +342,7 @@ mod tests {
         let mut bytes = jpeg_encode(&test_image(), 50).unwrap();
         bytes.truncate(20);
         assert!(matches!(
-            decode(&bytes),
+            jpeg_decode(&bytes),
             Err(DegradationError::Jpeg {
                 stage: "decoding",
                 ..

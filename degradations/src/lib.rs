@@ -36,7 +36,7 @@ mod text;
 pub use blur::{blur, gaussian_kernel_fixed_point, MAX_BLUR_KERNEL};
 pub use disorganize::{disorganize, TilePermutation};
 pub use error::DegradationError;
-pub use jpeg::{jpeg, jpeg_encode};
+pub use jpeg::{jpeg, jpeg_decode, jpeg_dimensions, jpeg_encode};
 pub use lowres::{lowres, lowres_size, ResizeFilter};
 pub use noise::noise;
 pub use ops::{op_info, OpInfo, OPS};

@@ -12,23 +12,132 @@ use metrics::Map;
 
 use super::DataError;
 
-fn open(path: &Path) -> Result<DynamicImage, DataError> {
-    if !path.exists() {
-        return Err(DataError::Missing {
+/// Largest image the harness decodes: 64 Mpx (e.g. 8192×8192). An image is resized to the
+/// evaluation size right after loading, so this bounds memory, not what can be evaluated:
+/// downscale larger images first.
+pub const MAX_IMAGE_PIXELS: u64 = 1 << 26;
+
+/// Most pixels one batch of a manifest may hold (fake, real and mask images together),
+/// checked before anything runs: ~20 bytes per pixel are alive while a batch is prepared.
+pub const MAX_BATCH_PIXELS: u64 = 1 << 27;
+
+fn unreadable(path: &Path, reason: impl std::fmt::Display) -> DataError {
+    DataError::Unreadable {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    }
+}
+
+fn missing_or_unreadable(path: &Path, e: std::io::Error) -> DataError {
+    match e.kind() {
+        std::io::ErrorKind::NotFound if std::fs::symlink_metadata(path).is_err() => {
+            DataError::Missing {
+                path: path.to_path_buf(),
+            }
+        }
+        _ => unreadable(path, e),
+    }
+}
+
+/// What [`header`] learns from a file: its format, its size, and for a JPEG its bytes.
+type Header = (image::ImageFormat, (u32, u32), Option<Vec<u8>>);
+
+/// The format (from the first bytes, not the name) and size of an image file, checked against
+/// [`MAX_IMAGE_PIXELS`] from the header alone; a JPEG's bytes come along for decoding.
+fn header(path: &Path) -> Result<Header, DataError> {
+    let format = image::ImageReader::open(path)
+        .and_then(|r| r.with_guessed_format())
+        .map(|r| r.format())
+        .map_err(|e| missing_or_unreadable(path, e))?;
+    let (format, size, bytes) = match format {
+        Some(f @ image::ImageFormat::Jpeg) => {
+            let bytes = std::fs::read(path).map_err(|e| missing_or_unreadable(path, e))?;
+            let size = degradations::jpeg_dimensions(&bytes).map_err(|e| unreadable(path, e))?;
+            (f, size, Some(bytes))
+        }
+        Some(f @ image::ImageFormat::Png) => (
+            f,
+            image::image_dimensions(path).map_err(|e| unreadable(path, e))?,
+            None,
+        ),
+        other => {
+            return Err(DataError::Unsupported {
+                path: path.to_path_buf(),
+                reason: match other {
+                    Some(f) => format!("{f:?} files are not read; convert it to PNG or JPEG"),
+                    None => "not a PNG or JPEG file; convert it to PNG".to_string(),
+                },
+            })
+        }
+    };
+    let (w, h) = size;
+    let pixels = u64::from(w) * u64::from(h);
+    if pixels > MAX_IMAGE_PIXELS {
+        return Err(DataError::Unsupported {
             path: path.to_path_buf(),
+            reason: format!(
+                "{w}×{h} is {:.0} Mpx, over the limit of {:.0} Mpx per image; downscale it first",
+                pixels as f64 / 1e6,
+                MAX_IMAGE_PIXELS as f64 / 1e6
+            ),
         });
     }
-    image::ImageReader::open(path)
-        .and_then(|r| r.with_guessed_format())
-        .map_err(|e| DataError::Unreadable {
+    Ok((format, size, bytes))
+}
+
+/// Width and height from the file's header (nothing decoded). PNG and JPEG are read, up to
+/// [`MAX_IMAGE_PIXELS`]; other formats are refused by name.
+pub fn image_dimensions(path: &Path) -> Result<(u32, u32), DataError> {
+    header(path).map(|(_, size, _)| size)
+}
+
+/// Like [`image_dimensions`] for a map (a mask): it must be an 8- or 16-bit gray PNG, which the
+/// PNG header tells without decoding.
+pub fn map_dimensions(path: &Path) -> Result<(u32, u32), DataError> {
+    let (format, size, _) = header(path)?;
+    let color = match format {
+        image::ImageFormat::Png => image::ImageReader::open(path)
+            .and_then(|r| r.with_guessed_format())
+            .map_err(|e| missing_or_unreadable(path, e))?
+            .into_decoder()
+            .map(|d| image::ImageDecoder::color_type(&d))
+            .map_err(|e| unreadable(path, e))?,
+        other => {
+            return Err(DataError::Unsupported {
+                path: path.to_path_buf(),
+                reason: format!(
+                "a map must be a gray PNG, not {other:?} (lossy formats shift the mask's values)"
+            ),
+            })
+        }
+    };
+    match color {
+        image::ColorType::L8 | image::ColorType::L16 => Ok(size),
+        other => Err(DataError::Unsupported {
             path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?
+            reason: format!(
+                "a map must be an 8- or 16-bit single-channel gray PNG, found {other:?}; save the mask as a gray PNG"
+            ),
+        }),
+    }
+}
+
+/// Decodes PNG with the `image` crate and JPEG with libjpeg (the decoder of the `jpeg`
+/// degradation: PIL's semantics, and a truncated file is an error), after [`header`].
+fn open(path: &Path) -> Result<DynamicImage, DataError> {
+    match header(path)? {
+        (_, _, Some(jpeg)) => degradations::jpeg_decode(&jpeg)
+            .map(DynamicImage::ImageRgb8)
+            .map_err(|e| unreadable(path, e)),
+        (format, _, None) => image::ImageReader::with_format(
+            std::io::BufReader::new(
+                std::fs::File::open(path).map_err(|e| missing_or_unreadable(path, e))?,
+            ),
+            format,
+        )
         .decode()
-        .map_err(|e| DataError::Unreadable {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })
+        .map_err(|e| unreadable(path, e)),
+    }
 }
 
 fn to_u8(v: u16) -> u8 {
@@ -93,7 +202,7 @@ pub fn load_map(path: &Path) -> Result<Map, DataError> {
             return Err(DataError::Unsupported {
                 path: path.to_path_buf(),
                 reason: format!(
-                    "a map must be an 8- or 16-bit single-channel gray PNG, found {:?}",
+                    "a map must be an 8- or 16-bit single-channel gray PNG, found {:?}; save the mask as a gray PNG",
                     other.color()
                 ),
             })
@@ -144,6 +253,99 @@ pub fn save_rgb_png(path: &Path, rgb: &RgbImage) -> Result<(), DataError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn fixture(name: &str) -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fixtures/degradations")
+            .join(name)
+    }
+
+    #[test]
+    fn jpeg_files_decode_as_pil_decodes_them() {
+        // make_fixtures.py wrote these JPEG bytes with PIL and, beside them, PIL's decoding.
+        for q in [10, 50, 95] {
+            let jpeg = load_rgb(&fixture(&format!("jpeg_b_q{q}.jpg"))).unwrap();
+            let pil = load_rgb(&fixture(&format!("jpeg_b_q{q}.png"))).unwrap();
+            assert_eq!(jpeg, pil, "quality {q}");
+            assert_eq!(
+                image_dimensions(&fixture(&format!("jpeg_b_q{q}.jpg"))).unwrap(),
+                (61, 47)
+            );
+        }
+    }
+
+    #[test]
+    fn truncated_unsupported_and_oversized_files_are_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = std::fs::read(fixture("jpeg_b_q95.jpg")).unwrap();
+        let cut = dir.path().join("cut.jpg");
+        std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+        let err = load_rgb(&cut).unwrap_err().to_string();
+        assert!(
+            err.contains("cut.jpg") && err.contains("cannot read image"),
+            "{err}"
+        );
+
+        let gif = dir.path().join("x.gif");
+        std::fs::write(&gif, b"GIF89a\x01\x00\x01\x00\x00\x00\x00;").unwrap();
+        let err = load_rgb(&gif).unwrap_err().to_string();
+        assert!(err.contains("Gif files are not read"), "{err}");
+
+        // A PNG whose header claims 20000×20000 (the data is never read).
+        let big = dir.path().join("big.png");
+        std::fs::write(&big, png_header(20000, 20000)).unwrap();
+        let err = image_dimensions(&big).unwrap_err().to_string();
+        assert!(
+            err.contains("20000×20000 is 400 Mpx, over the limit of 67 Mpx"),
+            "{err}"
+        );
+        assert!(load_rgb(&big)
+            .unwrap_err()
+            .to_string()
+            .contains("over the limit"));
+
+        // A map must be a gray PNG.
+        let rgb = dir.path().join("rgb_mask.png");
+        RgbImage::new(4, 4).save(&rgb).unwrap();
+        let err = map_dimensions(&rgb).unwrap_err().to_string();
+        assert!(err.contains("gray PNG, found Rgb8"), "{err}");
+        let gray = dir.path().join("gray_mask.png");
+        GrayImage::new(4, 3).save(&gray).unwrap();
+        assert_eq!(map_dimensions(&gray).unwrap(), (4, 3));
+
+        let gone = dir.path().join("gone.png");
+        assert!(matches!(load_rgb(&gone), Err(DataError::Missing { .. })));
+    }
+
+    /// A PNG of `w`×`h` (8-bit RGB) whose image data is empty: the header and an empty IDAT,
+    /// enough for the size to be read and nothing to decode.
+    fn png_header(w: u32, h: u32) -> Vec<u8> {
+        fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+            let body: Vec<u8> = kind.iter().chain(data).copied().collect();
+            let crc = !body.iter().fold(!0u32, |mut c, &b| {
+                c ^= u32::from(b);
+                for _ in 0..8 {
+                    c = if c & 1 == 1 {
+                        (c >> 1) ^ 0xEDB8_8320
+                    } else {
+                        c >> 1
+                    };
+                }
+                c
+            });
+            out.extend((data.len() as u32).to_be_bytes());
+            out.extend(body);
+            out.extend(crc.to_be_bytes());
+        }
+        let mut ihdr = w.to_be_bytes().to_vec();
+        ihdr.extend(h.to_be_bytes());
+        ihdr.extend([8, 2, 0, 0, 0]);
+        let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+        chunk(&mut out, b"IHDR", &ihdr);
+        chunk(&mut out, b"IDAT", &[]);
+        chunk(&mut out, b"IEND", &[]);
+        out
+    }
 
     #[test]
     fn sixteen_bit_rounds_to_nearest() {

@@ -248,27 +248,29 @@ fn parse_row(
     }
 }
 
-/// Width and height from the image header; a missing or undecodable file is a problem.
+/// Width and height from the image header; a missing, unreadable, unsupported or oversized
+/// file is a problem of its line.
 fn image_size(
     line: usize,
     column: &str,
     path: &Path,
     problems: &mut Vec<String>,
 ) -> Option<(u32, u32)> {
-    if !path.exists() {
-        problems.push(format!(
-            "line {line}: {column} file {} does not exist",
-            path.display()
-        ));
-        return None;
-    }
-    match image::image_dimensions(path) {
+    let size = match column {
+        "mask" => super::image_io::map_dimensions(path),
+        _ => super::image_io::image_dimensions(path),
+    };
+    match size {
         Ok(size) => Some(size),
-        Err(e) => {
+        Err(DataError::Missing { .. }) => {
             problems.push(format!(
-                "line {line}: {column} file {} is unreadable: {e}",
+                "line {line}: {column} file {} does not exist",
                 path.display()
             ));
+            None
+        }
+        Err(e) => {
+            problems.push(format!("line {line}: {column} file {e}"));
             None
         }
     }

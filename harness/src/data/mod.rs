@@ -23,7 +23,10 @@ pub use ground_truth::{
     constant_map, difference_gray, export_gray, gray_to_map, ground_truth, map_to_gray,
     native_ground_truth, pil_luma, GroundTruthPolicy,
 };
-pub use image_io::{load_map, load_rgb, save_gray_png, save_rgb_jpeg, save_rgb_png, to_rgb8};
+pub use image_io::{
+    image_dimensions, load_map, load_rgb, save_gray_png, save_rgb_jpeg, save_rgb_png, to_rgb8,
+    MAX_BATCH_PIXELS, MAX_IMAGE_PIXELS,
+};
 pub use manifest::{header_line, push_row, Manifest, ManifestEntry, COLUMNS};
 pub use resize::{resize_map_area, resize_map_bilinear, resize_rgb};
 pub use sample::{Kind, LoadedImage, Split, UnknownName};

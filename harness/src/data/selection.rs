@@ -180,6 +180,41 @@ impl Dataset {
         })
     }
 
+    /// Checks, before anything is decoded, that no batch of `batch` images can hold more than
+    /// [`data::MAX_BATCH_PIXELS`] pixels of manifest files (fake, real and mask together),
+    /// whatever the order or shard layout: the `batch` largest images together must fit.
+    /// Embedded sources are small by construction.
+    pub fn check_batch_pixels(&self, batch: usize) -> Result<(), DatasetError> {
+        let pixels = |image: &ImageRef| match &image.origin {
+            Origin::Manifest(e) => {
+                let files = 1 + u64::from(e.real.is_some()) + u64::from(e.mask.is_some());
+                u64::from(e.size.0) * u64::from(e.size.1) * files
+            }
+            _ => 0,
+        };
+        let mut largest: Vec<&ImageRef> = self.images.iter().collect();
+        largest.sort_by_key(|i| std::cmp::Reverse(pixels(i)));
+        largest.truncate(batch.max(1));
+        let total: u64 = largest.iter().map(|i| pixels(i)).sum();
+        if total <= data::MAX_BATCH_PIXELS {
+            return Ok(());
+        }
+        let line = match &largest[0].origin {
+            Origin::Manifest(e) => format!(
+                ", line {} of the manifest, {}×{}",
+                e.line, e.size.0, e.size.1
+            ),
+            _ => String::new(),
+        };
+        Err(DatasetError::Selection(format!(
+            "a batch of {} images can hold {:.0} Mpx of image files, over the budget of {:.0} Mpx per batch; lower evaluation.batch or downscale the images (the largest is `{}`{line})",
+            largest.len(),
+            total as f64 / 1e6,
+            data::MAX_BATCH_PIXELS as f64 / 1e6,
+            largest[0].id,
+        )))
+    }
+
     /// Loads (or renders) one image.
     pub fn load(&self, image: &ImageRef) -> Result<LoadedImage, DatasetError> {
         match &image.origin {
