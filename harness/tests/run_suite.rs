@@ -173,17 +173,19 @@ fn results_do_not_depend_on_thread_count() {
 }
 
 #[test]
-fn resume_recomputes_only_missing_units_and_gives_the_same_results() {
+fn resume_recomputes_only_missing_units_drops_duplicates_and_gives_the_same_results() {
     let dir = setup();
     run(dir.path(), &["run", "tiny.yaml", "--out", "runs"]);
     let out = run_dir(&dir.path().join("runs"));
     let full = results_without_environment(&out);
     let rows = std::fs::read_to_string(out.join("per_image.jsonl")).unwrap();
     let lines: Vec<&str> = rows.lines().collect();
-    // Keep half the rows plus a torn line, as a crash mid-write would leave.
+    // Keep half the rows, three of them twice (as a crash between appending and the final
+    // rewrite could leave), plus a torn line, as a crash mid-write would leave.
     let kept = format!(
-        "{}\n{{\"localizer\":\"ora",
-        lines[..lines.len() / 2].join("\n")
+        "{}\n{}\n{{\"localizer\":\"ora",
+        lines[..lines.len() / 2].join("\n"),
+        lines[..3].join("\n")
     );
     std::fs::write(out.join("per_image.jsonl"), kept).unwrap();
     std::fs::remove_file(out.join("results.json")).unwrap();

@@ -475,6 +475,13 @@ pub fn timing_tables(results: &Results) -> Vec<Table> {
          wall where they run in parallel. The report's own time is in results.json."
             .to_string(),
     ];
+    if let Some(r) = results.environment.resume {
+        notes.push(format!(
+            "resumed run: {} work units were taken over from the earlier run's log, {} failed \
+             ones were computed again and {} duplicate rows dropped",
+            r.kept, r.retried, r.duplicates
+        ));
+    }
     if let Some(shards) = &timing.shard_wall_seconds {
         notes.push(format!(
             "merged from {} shards (wall seconds {}): localizers and phases are summed over \
@@ -521,13 +528,20 @@ pub fn to_markdown(table: &Table) -> String {
             collapsed_label(table)
         ));
     }
+    let line = |cells: &[String]| {
+        cells
+            .iter()
+            .map(|c| escape_markdown_cell(c))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    };
     out.push_str(&format!(
         "| {} |\n|{}\n",
-        table.header.join(" | "),
+        line(&table.header),
         "---|".repeat(table.header.len())
     ));
     for row in &table.rows {
-        out.push_str(&format!("| {} |\n", row.join(" | ")));
+        out.push_str(&format!("| {} |\n", line(row)));
     }
     if collapsed {
         out.push_str("\n</details>\n");
@@ -566,6 +580,15 @@ pub fn to_text(table: &Table) -> String {
         out.push_str(&format!("note: {note}\n"));
     }
     out
+}
+
+/// Escapes a Markdown table cell: a `|` would end the cell, a line break the row, and `<` could
+/// open HTML (localizer names and ids come from users).
+pub fn escape_markdown_cell(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace('<', "&lt;")
+        .replace(['\n', '\r'], " ")
 }
 
 /// Escapes text for HTML.
@@ -668,6 +691,21 @@ pub fn regression_table(regressions: &[Regression]) -> Table {
 mod tests {
     use super::*;
     use crate::results::testing::{results, row, suite};
+
+    #[test]
+    fn user_text_cannot_break_a_markdown_table() {
+        let table = Table {
+            title: "t".into(),
+            header: vec!["localizer".into(), "COSS".into()],
+            rows: vec![vec!["a|b<img src=x>\nc\\".into(), "0.5".into()]],
+            notes: vec![],
+        };
+        let md = to_markdown(&table);
+        let row = md.lines().find(|l| l.contains("0.5")).unwrap();
+        assert_eq!(row, "| a\\|b&lt;img src=x> c\\\\ | 0.5 |");
+        // Still two cells: only escaped bars inside the first.
+        assert_eq!(row.matches(" | ").count(), 1);
+    }
 
     #[test]
     fn mix_note_names_the_majority_below_the_minority_share() {

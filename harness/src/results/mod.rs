@@ -15,7 +15,7 @@ pub(crate) mod testing;
 pub mod timing;
 
 pub use metric::Metric;
-pub use rows::{dataset_fingerprint, done_keys, to_jsonl, Row, RowLog};
+pub use rows::{dataset_fingerprint, done_keys, resume_rows, to_jsonl, ResumeRows, Row, RowLog};
 pub use timing::Timing;
 
 use crate::config::{Condition, Suite};
@@ -88,6 +88,20 @@ pub struct Environment {
     pub finished_utc: String,
     pub wall_seconds: f64,
     pub resumed: bool,
+    /// What `--resume` found in the log (absent when the run was not resumed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<ResumeCounts>,
+}
+
+/// Work units a resumed run took over from the log, computed again, and dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResumeCounts {
+    /// Successful units kept.
+    pub kept: usize,
+    /// Failed units computed again.
+    pub retried: usize,
+    /// Duplicate rows dropped.
+    pub duplicates: usize,
 }
 
 /// The whole `results.json`.

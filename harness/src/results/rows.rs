@@ -114,6 +114,37 @@ impl RowLog {
     }
 }
 
+/// The rows of an existing log that a resumed run keeps, and what it dropped.
+#[derive(Debug, Default, PartialEq)]
+pub struct ResumeRows {
+    /// Successful rows, one per work unit (the first logged), in log order.
+    pub kept: Vec<Row>,
+    /// Units whose logged rows are all failures: they are computed again, so a transient fault
+    /// (a plugin timeout, a killed process) does not stay in the results.
+    pub retried: usize,
+    /// Rows dropped because an earlier row had the same unit (a crash between appending and
+    /// the final rewrite, or a log concatenated by hand).
+    pub duplicates: usize,
+}
+
+/// Prepares logged rows for `--resume`: one successful row per unit, failed units retried.
+pub fn resume_rows(rows: Vec<Row>) -> ResumeRows {
+    let mut seen = HashSet::new();
+    let mut failed = HashSet::new();
+    let mut out = ResumeRows::default();
+    for row in rows {
+        if row.error.is_some() {
+            failed.insert(row.key());
+        } else if seen.insert(row.key()) {
+            out.kept.push(row);
+        } else {
+            out.duplicates += 1;
+        }
+    }
+    out.retried = failed.difference(&seen).count();
+    out
+}
+
 /// Keys of the rows already computed.
 pub fn done_keys(rows: &[Row]) -> HashSet<(String, String, String)> {
     rows.iter().map(Row::key).collect()
@@ -144,4 +175,53 @@ pub fn dataset_fingerprint(rows: &[Row]) -> String {
         hasher.update(b"\n");
     }
     crate::data::seeds::hex(&hasher.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(localizer: &str, id: &str, error: Option<&str>, coss: f64) -> Row {
+        Row {
+            localizer: localizer.into(),
+            condition: "clean".into(),
+            id: id.into(),
+            kind: Kind::Partial,
+            generator: "g".into(),
+            property: "p".into(),
+            coss: error.is_none().then_some(coss),
+            psnr: None,
+            ssim: None,
+            pixel_auc: None,
+            f1: None,
+            iou: None,
+            score: None,
+            error: error.map(String::from),
+            input_sha256: "h".into(),
+        }
+    }
+
+    #[test]
+    fn resume_keeps_the_first_success_and_retries_failed_units() {
+        let rows = vec![
+            row("a", "1", None, 0.1),
+            row("a", "2", Some("timeout"), 0.0),
+            row("a", "1", None, 0.9), // a duplicate of the first
+            row("b", "1", Some("crash"), 0.0),
+            row("b", "1", None, 0.5), // a retry that succeeded
+            row("b", "2", Some("x"), 0.0),
+            row("b", "2", Some("x"), 0.0), // one unit, failed twice
+        ];
+        let r = resume_rows(rows);
+        let kept: Vec<(String, Option<f64>)> = r
+            .kept
+            .iter()
+            .map(|r| (format!("{}{}", r.localizer, r.id), r.coss))
+            .collect();
+        assert_eq!(
+            kept,
+            vec![("a1".to_string(), Some(0.1)), ("b1".to_string(), Some(0.5))]
+        );
+        assert_eq!((r.retried, r.duplicates), (2, 1));
+    }
 }

@@ -51,6 +51,7 @@ pub fn results(suite: &Suite, mut rows: Vec<Row>) -> Results {
             finished_utc: String::new(),
             wall_seconds: 0.0,
             resumed: false,
+            resume: None,
         },
         shard: None,
         merged_from: None,

@@ -215,6 +215,7 @@ pub fn merge(out_parent: &Path, dirs: &[PathBuf]) -> Result<MergeOutcome, RunErr
         // Summed: the compute the shards spent, not the elapsed time of the array.
         wall_seconds: envs.iter().map(|e| e.wall_seconds).sum(),
         resumed: envs.iter().any(|e| e.resumed),
+        resume: None,
     };
     let mut sorted: Vec<&ShardRun> = shards.iter().collect();
     sorted.sort_by_key(|s| s.results.shard.as_ref().map(|r| r.index));

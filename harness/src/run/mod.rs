@@ -124,6 +124,7 @@ pub fn run(suite: &Suite, options: &RunOptions) -> Result<RunOutcome, RunError> 
     let clock = Stopwatch::start(&names);
     // Validate the data (a broken manifest is reported in full) before creating anything.
     let dataset = clock.time(Phase::Load, || Dataset::open(&suite.data))?;
+    dataset.check_batch_pixels(suite.evaluation.batch)?;
     let resumed = resume_dir(suite, options)?;
     clock.time(Phase::Training, || match options.shard {
         None => run_training_steps(suite, options.progress),
@@ -143,8 +144,31 @@ pub fn run(suite: &Suite, options: &RunOptions) -> Result<RunOutcome, RunError> 
             dir
         }
     };
+    let _lock = lock_run_dir(&dir)?;
     let log_path = dir.join("per_image.jsonl");
-    let (mut log, existing) = RowLog::open(&log_path).map_err(io_err(&log_path))?;
+    let (mut log, logged) = RowLog::open(&log_path).map_err(io_err(&log_path))?;
+    let resume = results::resume_rows(logged);
+    if resumed.is_some() {
+        eprintln!(
+            "resuming {}: {} work units done{}{}",
+            dir.display(),
+            resume.kept.len(),
+            match resume.retried {
+                0 => String::new(),
+                n => format!(", {n} failed ones computed again"),
+            },
+            match resume.duplicates {
+                0 => String::new(),
+                n => format!(", {n} duplicate rows dropped"),
+            },
+        );
+    }
+    let resume_counts = resumed.as_ref().map(|_| results::ResumeCounts {
+        kept: resume.kept.len(),
+        retried: resume.retried,
+        duplicates: resume.duplicates,
+    });
+    let existing = resume.kept;
     let capture = clock.time(Phase::Write, || Capture::start(&dir, suite, &dataset))?;
     let mut rows = evaluation::execute(
         suite,
@@ -167,6 +191,7 @@ pub fn run(suite: &Suite, options: &RunOptions) -> Result<RunOutcome, RunError> 
         finished_utc: chrono::Utc::now().to_rfc3339(),
         wall_seconds: started.elapsed().as_secs_f64(),
         resumed: resumed.is_some(),
+        resume: resume_counts,
     };
     let record = RunRecord {
         suite,
@@ -294,6 +319,28 @@ fn new_run_dir(parent: &Path, suite: &Suite, utc: &str, suffix: &str) -> Result<
     unreachable!("the loop returns")
 }
 
+/// Takes `<dir>/run.lock` for the rest of the run, so that a second `harness run --resume` of
+/// the same directory cannot append to its log at the same time (the OS releases the lock when
+/// the process ends, however it ends).
+fn lock_run_dir(dir: &Path) -> Result<std::fs::File, RunError> {
+    let path = dir.join("run.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io_err(&path))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(RunError::Other(format!(
+            "{} is in use by another harness process (it holds {}); wait for it to finish, or start a new run without --resume",
+            dir.display(),
+            path.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(io_err(&path)(e)),
+    }
+}
+
 /// `harness run --train-only`: the suite's training steps and nothing else; the names of the
 /// trained (or reused) localizers.
 pub fn train_only(suite: &Suite, progress: bool) -> Result<Vec<String>, RunError> {
@@ -327,4 +374,21 @@ fn check_trained(suite: &Suite) -> Result<(), RunError> {
         missing.join(", "),
         suite.path.display()
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_process_cannot_take_a_locked_run_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = lock_run_dir(dir.path()).unwrap();
+        // A second open file description stands for a second process (flock semantics).
+        let err = lock_run_dir(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("in use by another harness process"), "{err}");
+        assert!(err.contains("run.lock"), "{err}");
+        drop(held);
+        lock_run_dir(dir.path()).unwrap();
+    }
 }
