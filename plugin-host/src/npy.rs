@@ -64,13 +64,18 @@ pub fn read_npy_map(bytes: &[u8]) -> Result<Map, String> {
             ))
         }
     };
-    let count = height * width;
+    // Checked: the shape is read from the file, and a product that wraps could match the data.
+    let Some((count, needed)) = height
+        .checked_mul(width)
+        .and_then(|count| Some((count, count.checked_mul(size)?)))
+    else {
+        return Err(format!("shape {shape:?} is too large for a map"));
+    };
     let data = &bytes[data_start..];
-    if data.len() != count * size {
+    if data.len() != needed {
         return Err(format!(
-            "NPY data is {} bytes but shape {shape:?} of {descr} needs {}; the file is truncated or corrupt",
+            "NPY data is {} bytes but shape {shape:?} of {descr} needs {needed}; the file is truncated or corrupt",
             data.len(),
-            count * size
         ));
     }
     let values = data.chunks_exact(size).map(|b| match (size, big_endian) {
@@ -114,4 +119,77 @@ fn dict_value<'h>(header: &'h str, key: &str) -> Result<&'h str, String> {
     }
     .ok_or_else(missing)?;
     Ok(rest[..end].trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// An NPY v1 file as numpy writes it (header padded so the data starts at a multiple of 64).
+    fn npy(descr: &str, fortran: bool, shape: &str, data: &[u8]) -> Vec<u8> {
+        let dict = format!(
+            "{{'descr': '{descr}', 'fortran_order': {}, 'shape': {shape}, }}",
+            if fortran { "True" } else { "False" }
+        );
+        let pad = 64 - (10 + dict.len() + 1) % 64;
+        let header = format!("{dict}{}\n", " ".repeat(pad % 64));
+        let mut out = b"\x93NUMPY\x01\x00".to_vec();
+        out.extend((header.len() as u16).to_le_bytes());
+        out.extend(header.as_bytes());
+        out.extend(data);
+        out
+    }
+
+    #[test]
+    fn reads_both_orders_and_both_widths() {
+        let values = [0.0f32, 0.25, 0.5, 1.0, 0.75, 0.125];
+        let le: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let map = read_npy_map(&npy("<f4", false, "(2, 3)", &le)).unwrap();
+        assert_eq!((map.width(), map.height()), (3, 2));
+        assert_eq!(map.as_raw(), &values);
+        // The same array stored column-major: (y, x) at x·2 + y.
+        let col: Vec<u8> = [0, 3, 1, 4, 2, 5]
+            .iter()
+            .flat_map(|&i| f64::from(values[i]).to_be_bytes())
+            .collect();
+        let map = read_npy_map(&npy(">f8", true, "(2, 3)", &col)).unwrap();
+        assert_eq!(map.as_raw(), &values);
+    }
+
+    #[test]
+    fn a_shape_whose_size_overflows_is_an_error_not_a_panic() {
+        let err = read_npy_map(&npy("<f4", false, "(4294967296, 4294967297)", &[])).unwrap_err();
+        assert!(err.contains("too large"), "{err}");
+        let err = read_npy_map(&npy("<f8", false, "(3074457345618258603, 3)", &[])).unwrap_err();
+        assert!(err.contains("too large"), "{err}");
+    }
+
+    proptest! {
+        /// Any bytes: an error or a map, never a panic.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let _ = read_npy_map(&bytes);
+        }
+
+        /// A valid file with some bytes overwritten: still no panic, and a map that comes back
+        /// has as many values as its shape says.
+        #[test]
+        fn corrupted_files_never_panic(
+            edits in proptest::collection::vec((0usize..200, any::<u8>()), 1..6),
+            cut in 0usize..220,
+        ) {
+            let data: Vec<u8> = (0..24).flat_map(|i| (i as f32 / 24.0).to_le_bytes()).collect();
+            let mut bytes = npy("<f4", false, "(4, 6)", &data);
+            for (at, value) in edits {
+                if at < bytes.len() {
+                    bytes[at] = value;
+                }
+            }
+            bytes.truncate(bytes.len().min(cut.max(10)));
+            if let Ok(map) = read_npy_map(&bytes) {
+                prop_assert_eq!(map.as_raw().len(), (map.width() * map.height()) as usize);
+            }
+        }
+    }
 }

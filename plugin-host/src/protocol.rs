@@ -87,12 +87,18 @@ pub struct MapHeader {
 impl Message {
     /// Payload bytes this message must carry.
     pub fn payload_len(&self) -> u64 {
-        let pixels = |w: u32, h: u32| u64::from(w) * u64::from(h);
+        // Saturating: the shapes come from the other process, and a wrapped sum could pass the
+        // limit check; a saturated one fails it.
+        let bytes = |w: u32, h: u32, per_pixel: u64| {
+            (u64::from(w) * u64::from(h)).saturating_mul(per_pixel)
+        };
         match self {
-            Message::Localize { images } => {
-                images.iter().map(|i| 3 * pixels(i.width, i.height)).sum()
-            }
-            Message::Result { maps } => maps.iter().map(|m| 4 * pixels(m.width, m.height)).sum(),
+            Message::Localize { images } => images
+                .iter()
+                .fold(0u64, |t, i| t.saturating_add(bytes(i.width, i.height, 3))),
+            Message::Result { maps } => maps
+                .iter()
+                .fold(0u64, |t, m| t.saturating_add(bytes(m.width, m.height, 4))),
             _ => 0,
         }
     }
@@ -216,6 +222,41 @@ pub fn read_frame_within(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any byte stream: a frame or an error, never a panic, and never a payload over the
+        /// limit (lengths are checked before anything is allocated).
+        #[test]
+        fn arbitrary_streams_never_panic_or_exceed_the_limit(
+            bytes in proptest::collection::vec(any::<u8>(), 0..300),
+            limit in 0u64..64,
+        ) {
+            if let Ok((_, payload)) = read_frame_within(&mut bytes.as_slice(), limit) {
+                prop_assert!(payload.len() as u64 <= limit);
+            }
+        }
+
+        /// A valid frame with a mangled length prefix or header: no panic either.
+        #[test]
+        fn mangled_frames_never_panic(
+            len in any::<u32>(),
+            edits in proptest::collection::vec((0usize..120, any::<u8>()), 0..4),
+        ) {
+            let msg = Message::Localize {
+                images: vec![ImageHeader { id: "a".into(), width: 2, height: 1 }],
+            };
+            let mut buf = Vec::new();
+            write_frame(&mut buf, &msg, &[&[1, 2, 3, 4, 5, 6]]).unwrap();
+            buf[..4].copy_from_slice(&len.to_le_bytes());
+            for (at, value) in edits {
+                if at < buf.len() {
+                    buf[at] = value;
+                }
+            }
+            let _ = read_frame_within(&mut buf.as_slice(), 1 << 20);
+        }
+    }
 
     #[test]
     fn frames_round_trip_with_payload() {
