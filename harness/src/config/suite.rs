@@ -736,6 +736,56 @@ fn op_is_known(op: &str) -> bool {
 mod tests {
     use super::*;
 
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A suite with every section, the seed of the mutations below.
+        const VALID: &str = "version: 1\nname: fuzz\nseed: 3\ndata:\n  source: synth\n  split: test\n  generators: [tconv, nearest]\n  fakes_per_category: 2\n  reals: 4\nevaluation:\n  size: 64\n  batch: 4\n  bootstrap_resamples: 100\nlocalizers:\n  - oracle\n  - {kind: constant, name: c, params: {value: 0.5}}\ntests:\n  degrade:\n    - {op: jpeg, levels: [90, 50]}\n  disorganize: true\nreport: {qualitative: 1}\n";
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+            /// Any text from YAML's vocabulary: a suite or an error naming the file, never a panic.
+            #[test]
+            fn arbitrary_text_never_panics(text in "[a-z0-9:\\-\\[\\]{}&*!|>'\" ,.\n]{0,200}") {
+                if let Err(e) = Suite::parse(Path::new("f.yaml"), &text) {
+                    prop_assert!(e.to_string().contains("f.yaml"), "{e}");
+                }
+            }
+
+            /// A valid suite with characters replaced, lines dropped or repeated: no panic.
+            #[test]
+            fn mutated_suites_never_panic(
+                edits in proptest::collection::vec((0usize..420, "[ -~\n]"), 0..5),
+                drop_line in proptest::option::of(0usize..22),
+                repeat_line in proptest::option::of(0usize..22),
+            ) {
+                let mut lines: Vec<String> = VALID.lines().map(String::from).collect();
+                if let Some(i) = repeat_line.filter(|&i| i < lines.len()) {
+                    let line = lines[i].clone();
+                    lines.insert(i, line);
+                }
+                if let Some(i) = drop_line.filter(|&i| i < lines.len()) {
+                    lines.remove(i);
+                }
+                let mut text: Vec<char> = lines.join("\n").chars().collect();
+                for (at, c) in edits {
+                    if at < text.len() {
+                        text[at] = c.chars().next().unwrap();
+                    }
+                }
+                let text: String = text.into_iter().collect();
+                let _ = Suite::parse(Path::new("f.yaml"), &text);
+            }
+        }
+
+        #[test]
+        fn the_seed_of_the_mutations_is_a_valid_suite() {
+            Suite::parse(Path::new("f.yaml"), VALID).unwrap();
+        }
+    }
+
     fn photo_suite(data: &str) -> String {
         format!("version: 1\nname: p\ndata:\n  source: photos\n{data}localizers:\n  - oracle\n")
     }

@@ -275,3 +275,37 @@ fn image_size(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+        /// Any CSV-like text: a manifest or an error naming the manifest, never a panic, and
+        /// never more listed problems than the cap (plus its summary line).
+        #[test]
+        fn arbitrary_manifests_never_panic(
+            body in "[a-z0-9_,.\"/\n]{0,300}",
+            header in prop_oneof![
+                Just("id,split,generator,property,kind,fake,real,mask\n".to_string()),
+                Just(String::new()),
+                "[a-z,]{0,40}\n",
+            ],
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("m.csv");
+            std::fs::write(&path, format!("{header}{body}")).unwrap();
+            match Manifest::load(&path) {
+                Ok(m) => prop_assert!(!m.entries.is_empty()),
+                Err(DataError::Manifest { path: p, problems }) => {
+                    prop_assert_eq!(p, path);
+                    prop_assert!(problems.len() <= MAX_LISTED_PROBLEMS + 1);
+                }
+                Err(e) => prop_assert!(e.to_string().contains("m.csv"), "{}", e),
+            }
+        }
+    }
+}
