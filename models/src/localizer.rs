@@ -41,13 +41,14 @@ pub enum Weights {
     Seeded(u64),
 }
 
-/// The bundled DeepLabv3 checkpoint (`models/checkpoints/deeplabv3_robust.safetensors`: the
-/// synthetic-only `deeplabv3_synth` fine-tuned on faces and real photographs with degradation
-/// augmentation by `harness train configs/deeplabv3_robust.yaml`; docs/training.md), compiled in
-/// so the localizer works from any directory without downloads.
+/// The bundled DeepLabv3 checkpoint (`models/checkpoints/deeplabv3_real.safetensors`: stage 3 of
+/// docs/training.md, `harness train configs/deeplabv3_real.yaml`, which fine-tunes stage 2's
+/// `deeplabv3_robust` on faces and real photographs edited by the benchmark's decoders and by
+/// plain resamplers, with degradation augmentation), compiled in so the localizer works from any
+/// directory without downloads.
 pub static BUNDLED_DEEPLABV3: &[u8] = include_bytes!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/checkpoints/deeplabv3_robust.safetensors"
+    "/checkpoints/deeplabv3_real.safetensors"
 ));
 
 impl Weights {

@@ -12,12 +12,12 @@ use crate::xception::{Xception, XceptionConfig, STEHOUWER_MEAN, STEHOUWER_STD, X
 use localizer_api::params::suggestion;
 use localizer_api::{InputSize, Localizer, LocalizerError, LocalizerInput, Prediction};
 
-/// The bundled Stehouwer et al. checkpoint (`models/checkpoints/stehouwer_robust.safetensors`,
-/// written by `harness train configs/stehouwer_robust.yaml`: `stehouwer_synth` fine-tuned on
-/// faces and real photographs with degradation augmentation; docs/training.md).
+/// The bundled Stehouwer et al. checkpoint (`models/checkpoints/stehouwer_real.safetensors`,
+/// written by `harness train configs/stehouwer_real.yaml`: stage 3 of docs/training.md, which
+/// fine-tunes stage 2's `stehouwer_robust` with plain-resampler photo edits added).
 pub static BUNDLED_STEHOUWER: &[u8] = include_bytes!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/checkpoints/stehouwer_robust.safetensors"
+    "/checkpoints/stehouwer_real.safetensors"
 ));
 
 /// A DFFD Xception with the regression attention map, in evaluation mode.
