@@ -223,7 +223,7 @@ fn photo_sheet(out: &str) -> Result<(), Box<dyn std::error::Error>> {
     // Timing: every job of three crops (real, 40 partial, 3 entire), one thread.
     let keys: Vec<PhotoKey> = photos::catalogue_interleaved(&cfg, Split::Test, &[])?
         .into_iter()
-        .take(3 * photos::jobs().len())
+        .take(3 * photos::jobs(&[]).len())
         .collect();
     for kind in ["real", "partial", "entire"] {
         let mut ms = Vec::new();
