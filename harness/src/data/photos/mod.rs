@@ -406,22 +406,27 @@ pub(crate) fn partial(
     let y = Decoder::new(g).decode(&z, switches.len(), &switches, rng);
     // The edited region: the ellipses and every pixel whose latent pixel the edit reached,
     // dilated and blurred like the face regions.
-    let reached = weight.repeat_up(f);
-    let region = Plane {
-        w: size,
-        h: size,
+    let region = edited_region(&ellipses, &weight.repeat_up(f));
+    let soft = feather(&region, f);
+    Manipulated {
+        fake: blend(x, &y, &soft, g.alpha),
+        soft,
+        region,
+    }
+}
+
+/// The binary edited region: the ellipses and every pixel where the edit's weight, brought
+/// back to full resolution (`reached`), is not zero.
+pub(crate) fn edited_region(ellipses: &Plane, reached: &Plane) -> Plane {
+    Plane {
+        w: ellipses.w,
+        h: ellipses.h,
         v: ellipses
             .v
             .iter()
             .zip(&reached.v)
             .map(|(&e, &r)| if e > 0.0 || r > 0.0 { 1.0 } else { 0.0 })
             .collect(),
-    };
-    let soft = feather(&region, f);
-    Manipulated {
-        fake: blend(x, &y, &soft, g.alpha),
-        soft,
-        region,
     }
 }
 

@@ -226,17 +226,7 @@ pub(crate) fn partial(
     edits::apply(edit, &mut z, &weight, rng).expect("edit validated by the caller");
     let up = filter(r.up).map_or(ResizeAlg::Nearest, ResizeAlg::Interpolation);
     let y = resize_rgb(&z.to_rgb8(), size as u32, up, corners);
-    let reached = resize_plane(&weight, size, ResizeAlg::Nearest);
-    let region = Plane {
-        w: size,
-        h: size,
-        v: ellipses
-            .v
-            .iter()
-            .zip(&reached.v)
-            .map(|(&e, &m)| if e > 0.0 || m > 0.0 { 1.0 } else { 0.0 })
-            .collect(),
-    };
+    let region = super::edited_region(&ellipses, &resize_plane(&weight, size, ResizeAlg::Nearest));
     let soft = feather(&region, f.round() as usize);
     super::Manipulated {
         fake: blend(Image3::from_rgb8(real), &Image3::from_rgb8(&y), &soft, 0.0),
