@@ -299,3 +299,41 @@ fn score_usage_errors_exit_2() {
         assert!(err.starts_with("error: "), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn a_truncated_image_fails_its_own_units_with_its_manifest_line_and_the_run_finishes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::copy(fixture("real.png"), d.join("real.png")).unwrap();
+    std::fs::copy(fixture("fake.png"), d.join("fake.png")).unwrap();
+    // The header is intact (the pre-check passes), the image data is cut off.
+    let bytes = std::fs::read(fixture("fake.png")).unwrap();
+    std::fs::write(d.join("cut.png"), &bytes[..bytes.len() / 2]).unwrap();
+    std::fs::write(
+        d.join("manifest.csv"),
+        "id,split,generator,property,kind,fake,real,mask\n\
+         ok,test,g,p,partial,fake.png,real.png,\n\
+         cut,test,g,p,partial,cut.png,real.png,\n\
+         real,test,r,none,real,real.png,,\n",
+    )
+    .unwrap();
+    let suite = "version: 1\nname: m\ndata:\n  source: manifest\n  manifest: manifest.csv\nevaluation:\n  bootstrap_resamples: 100\nlocalizers: [constant, oracle]\n";
+    std::fs::write(d.join("s.yaml"), suite).unwrap();
+    let (code, err) = code_and_stderr(&harness(d, &["run", "s.yaml", "--out", "runs"]));
+    assert_eq!(code, 1, "{err}");
+    let run = single_run(&d.join("runs/m"));
+    let results = read_results(&run);
+    // Both localizers' units of `cut` failed, naming the line and the file; `ok` was scored.
+    assert_eq!(results.failures.len(), 2, "{:?}", results.failures);
+    for f in &results.failures {
+        let text = serde_json::to_string(f).unwrap();
+        assert!(
+            text.contains("manifest line 3") && text.contains("cut.png"),
+            "{text}"
+        );
+    }
+    let rows = std::fs::read_to_string(run.join("per_image.jsonl")).unwrap();
+    assert!(rows
+        .lines()
+        .any(|l| l.contains("\"id\":\"ok\"") && l.contains("\"coss\":")));
+}

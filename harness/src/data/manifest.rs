@@ -269,8 +269,22 @@ fn image_size(
             ));
             None
         }
+        Err(DataError::Unreadable { path, reason }) => {
+            problems.push(format!(
+                "line {line}: {column} file {} is unreadable: {reason}",
+                path.display()
+            ));
+            None
+        }
+        Err(DataError::Unsupported { path, reason }) => {
+            problems.push(format!(
+                "line {line}: {column} file {} cannot be used: {reason}",
+                path.display()
+            ));
+            None
+        }
         Err(e) => {
-            problems.push(format!("line {line}: {column} file {e}"));
+            problems.push(format!("line {line}: {column} file: {e}"));
             None
         }
     }

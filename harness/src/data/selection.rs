@@ -105,6 +105,13 @@ pub enum DatasetError {
     Photos(String),
     #[error("{0}")]
     Selection(String),
+    /// A manifest row whose files fail to decode during the run (a truncated file, say).
+    #[error("manifest line {line}: {source}")]
+    ManifestRow {
+        line: usize,
+        #[source]
+        source: DataError,
+    },
     /// The ground truth of an image cannot be derived (a runtime error, not a configuration one).
     #[error("ground truth: {0}")]
     GroundTruth(String),
@@ -237,26 +244,33 @@ impl Dataset {
                 })
             }
             Origin::Manifest(entry) => {
-                let fake = data::load_rgb(&entry.fake)?;
-                let real = entry.real.as_deref().map(data::load_rgb).transpose()?;
-                let mask = entry.mask.as_deref().map(data::load_map).transpose()?;
-                if let Some(real) = &real {
-                    if real.dimensions() != fake.dimensions() {
-                        return Err(DataError::SizeMismatch {
-                            what: format!(
-                                "real {} and fake {}",
-                                entry.real.as_ref().unwrap().display(),
-                                entry.fake.display()
-                            ),
-                            a: real.dimensions(),
-                            b: fake.dimensions(),
-                        }
-                        .into());
-                    }
-                }
-                Ok(LoadedImage { fake, real, mask })
+                Self::load_row(entry).map_err(|e| DatasetError::ManifestRow {
+                    line: entry.line,
+                    source: e,
+                })
             }
         }
+    }
+
+    /// Decodes a manifest row's files (only headers were read before the run).
+    fn load_row(entry: &ManifestEntry) -> Result<LoadedImage, DataError> {
+        let fake = data::load_rgb(&entry.fake)?;
+        let real = entry.real.as_deref().map(data::load_rgb).transpose()?;
+        let mask = entry.mask.as_deref().map(data::load_map).transpose()?;
+        if let Some(real) = &real {
+            if real.dimensions() != fake.dimensions() {
+                return Err(DataError::SizeMismatch {
+                    what: format!(
+                        "real {} and fake {}",
+                        entry.real.as_ref().unwrap().display(),
+                        entry.fake.display()
+                    ),
+                    a: real.dimensions(),
+                    b: fake.dimensions(),
+                });
+            }
+        }
+        Ok(LoadedImage { fake, real, mask })
     }
 
     /// SHA-256 over the selected images' ids, kinds and categories (and, for a manifest, the

@@ -16,6 +16,7 @@ use rayon::prelude::*;
 
 pub use localize::{build_localizers, localize_batch};
 pub use prepare::{localizer_view, prepare, Prepared};
+use score::failed_row;
 pub use score::score_prediction;
 pub use shard::{Shard, MAX_SHARDS};
 
@@ -97,26 +98,66 @@ pub fn execute(
                 .iter()
                 .any(|l| !done.contains(&(l.name.clone(), cond.key.clone(), image.id.clone())))
         };
-        let needed: Vec<&ImageRef> = chunk
+        let pending_images: Vec<&ImageRef> = chunk
             .iter()
             .copied()
             .filter(|img| suite.conditions.iter().any(|c| pending(c, img)))
             .collect();
-        let (loaded, hashes): (Vec<LoadedImage>, Vec<String>) = clock
-            .wall(Phase::Load, || {
-                needed
-                    .par_iter()
-                    .map(|img| {
-                        clock.item(Phase::Load, || {
-                            let loaded = dataset.load(img)?;
-                            let hash = input_hash(&loaded);
-                            Ok((loaded, hash))
-                        })
+        let loads: Vec<Result<(LoadedImage, String), String>> = clock.wall(Phase::Load, || {
+            pending_images
+                .par_iter()
+                .map(|img| {
+                    clock.item(Phase::Load, || {
+                        let loaded = dataset.load(img).map_err(|e| e.to_string())?;
+                        let hash = input_hash(&loaded);
+                        Ok((loaded, hash))
                     })
-                    .collect::<Result<Vec<_>, RunError>>()
-            })?
-            .into_iter()
-            .unzip();
+                })
+                .collect()
+        });
+        // An image that cannot be read (a truncated file) fails its own units, with the reason;
+        // the batch's other images go on.
+        let mut unreadable_rows = Vec::new();
+        let (mut needed, mut loaded, mut hashes) = (Vec::new(), Vec::new(), Vec::new());
+        for (img, load) in pending_images.iter().zip(loads) {
+            match load {
+                Ok((image, hash)) => {
+                    needed.push(*img);
+                    loaded.push(image);
+                    hashes.push(hash);
+                }
+                Err(e) => {
+                    for condition in suite.conditions.iter().filter(|c| pending(c, img)) {
+                        for config in &suite.localizers {
+                            if !done.contains(&(
+                                config.name.clone(),
+                                condition.key.clone(),
+                                img.id.clone(),
+                            )) {
+                                unreadable_rows.push(failed_row(
+                                    &config.name,
+                                    condition,
+                                    img,
+                                    e.clone(),
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if !unreadable_rows.is_empty() {
+            clock
+                .time(Phase::Write, || log.append(&unreadable_rows))
+                .map_err(|source| RunError::Io {
+                    path: log.path().to_path_buf(),
+                    source,
+                })?;
+            failed += unreadable_rows.len();
+            bar.set_message(format!("{failed} work units failed"));
+            all_rows.extend(unreadable_rows);
+            bar.inc((pending_images.len() - needed.len()) as u64 * suite.conditions.len() as u64);
+        }
         for condition in &suite.conditions {
             let todo: Vec<usize> = (0..needed.len())
                 .filter(|&i| pending(condition, needed[i]))
@@ -160,7 +201,11 @@ pub fn execute(
                             images.push(needed[i]);
                             preps.push(p);
                         }
-                        Err(e) => return Err(RunError::Other(e.clone())),
+                        // The image cannot be prepared under this condition (say, its ground
+                        // truth cannot be derived): its units fail, the others go on.
+                        Err(e) => {
+                            new_rows.push(failed_row(&config.name, condition, needed[i], e.clone()))
+                        }
                     }
                 }
                 if images.is_empty() {
