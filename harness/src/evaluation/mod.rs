@@ -147,15 +147,14 @@ pub fn execute(
             }
         }
         if !unreadable_rows.is_empty() {
-            clock
-                .time(Phase::Write, || log.append(&unreadable_rows))
-                .map_err(|source| RunError::Io {
-                    path: log.path().to_path_buf(),
-                    source,
-                })?;
-            failed += unreadable_rows.len();
-            bar.set_message(format!("{failed} work units failed"));
-            all_rows.extend(unreadable_rows);
+            record(
+                log,
+                clock,
+                &bar,
+                &mut failed,
+                &mut all_rows,
+                unreadable_rows,
+            )?;
             bar.inc((pending_images.len() - needed.len()) as u64 * suite.conditions.len() as u64);
         }
         for condition in &suite.conditions {
@@ -234,18 +233,7 @@ pub fn execute(
                     new_rows.push(row);
                 }
             }
-            clock
-                .time(Phase::Write, || log.append(&new_rows))
-                .map_err(|source| RunError::Io {
-                    path: log.path().to_path_buf(),
-                    source,
-                })?;
-            let newly_failed = new_rows.iter().filter(|r| r.error.is_some()).count();
-            if newly_failed > 0 {
-                failed += newly_failed;
-                bar.set_message(format!("{failed} work units failed"));
-            }
-            all_rows.extend(new_rows);
+            record(log, clock, &bar, &mut failed, &mut all_rows, new_rows)?;
             bar.inc(needed.len() as u64);
         }
         let skipped = chunk.len() - needed.len();
@@ -253,6 +241,31 @@ pub fn execute(
     }
     bar.finish();
     Ok(all_rows)
+}
+
+/// Appends new rows to the log (so an interrupted run keeps them), counts their failures in the
+/// progress message and adds them to the run's rows.
+fn record(
+    log: &mut RowLog,
+    clock: &Stopwatch,
+    bar: &Progress,
+    failed: &mut usize,
+    all_rows: &mut Vec<Row>,
+    rows: Vec<Row>,
+) -> Result<(), RunError> {
+    clock
+        .time(Phase::Write, || log.append(&rows))
+        .map_err(|source| RunError::Io {
+            path: log.path().to_path_buf(),
+            source,
+        })?;
+    let newly_failed = rows.iter().filter(|r| r.error.is_some()).count();
+    if newly_failed > 0 {
+        *failed += newly_failed;
+        bar.set_message(format!("{failed} work units failed"));
+    }
+    all_rows.extend(rows);
+    Ok(())
 }
 
 /// SHA-256 of an image's clean inputs (fake pixels, then real pixels if any).
