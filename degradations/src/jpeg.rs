@@ -79,12 +79,12 @@ pub fn jpeg_decode(bytes: &[u8]) -> Result<RgbImage, DegradationError> {
     }
 }
 
-/// Width and height from a JPEG's header, without decoding its data.
-pub fn jpeg_dimensions(bytes: &[u8]) -> Result<(u32, u32), DegradationError> {
-    let run = panic::catch_unwind(|| -> std::io::Result<(u32, u32)> {
-        let header = mozjpeg::Decompress::with_err(strict_error_manager()).from_mem(bytes)?;
+/// Width and height from a JPEG's header, reading no further than the header.
+pub fn jpeg_dimensions(reader: impl std::io::BufRead) -> Result<(u32, u32), DegradationError> {
+    let run = panic::catch_unwind(AssertUnwindSafe(|| -> std::io::Result<(u32, u32)> {
+        let header = mozjpeg::Decompress::with_err(strict_error_manager()).from_reader(reader)?;
         Ok((header.width() as u32, header.height() as u32))
-    });
+    }));
     match run {
         Ok(Ok(size)) => Ok(size),
         Ok(Err(_)) => Err(DegradationError::Jpeg {

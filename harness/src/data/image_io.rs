@@ -39,26 +39,23 @@ fn missing_or_unreadable(path: &Path, e: std::io::Error) -> DataError {
     }
 }
 
-/// What [`header`] learns from a file: its format, its size, and for a JPEG its bytes.
-type Header = (image::ImageFormat, (u32, u32), Option<Vec<u8>>);
-
 /// The format (from the first bytes, not the name) and size of an image file, checked against
-/// [`MAX_IMAGE_PIXELS`] from the header alone; a JPEG's bytes come along for decoding.
-fn header(path: &Path) -> Result<Header, DataError> {
+/// [`MAX_IMAGE_PIXELS`] from the header alone.
+fn header(path: &Path) -> Result<(image::ImageFormat, (u32, u32)), DataError> {
     let format = image::ImageReader::open(path)
         .and_then(|r| r.with_guessed_format())
         .map(|r| r.format())
         .map_err(|e| missing_or_unreadable(path, e))?;
-    let (format, size, bytes) = match format {
+    let (format, size) = match format {
         Some(f @ image::ImageFormat::Jpeg) => {
-            let bytes = std::fs::read(path).map_err(|e| missing_or_unreadable(path, e))?;
-            let size = degradations::jpeg_dimensions(&bytes).map_err(|e| unreadable(path, e))?;
-            (f, size, Some(bytes))
+            let file = std::fs::File::open(path).map_err(|e| missing_or_unreadable(path, e))?;
+            let size = degradations::jpeg_dimensions(std::io::BufReader::new(file))
+                .map_err(|e| unreadable(path, e))?;
+            (f, size)
         }
         Some(f @ image::ImageFormat::Png) => (
             f,
             image::image_dimensions(path).map_err(|e| unreadable(path, e))?,
-            None,
         ),
         other => {
             return Err(DataError::Unsupported {
@@ -82,19 +79,19 @@ fn header(path: &Path) -> Result<Header, DataError> {
             ),
         });
     }
-    Ok((format, size, bytes))
+    Ok((format, size))
 }
 
 /// Width and height from the file's header (nothing decoded). PNG and JPEG are read, up to
 /// [`MAX_IMAGE_PIXELS`]; other formats are refused by name.
 pub fn image_dimensions(path: &Path) -> Result<(u32, u32), DataError> {
-    header(path).map(|(_, size, _)| size)
+    header(path).map(|(_, size)| size)
 }
 
 /// Like [`image_dimensions`] for a map (a mask): it must be an 8- or 16-bit gray PNG, which the
 /// PNG header tells without decoding.
 pub fn map_dimensions(path: &Path) -> Result<(u32, u32), DataError> {
-    let (format, size, _) = header(path)?;
+    let (format, size) = header(path)?;
     let color = match format {
         image::ImageFormat::Png => image::ImageReader::open(path)
             .and_then(|r| r.with_guessed_format())
@@ -125,19 +122,17 @@ pub fn map_dimensions(path: &Path) -> Result<(u32, u32), DataError> {
 /// Decodes PNG with the `image` crate and JPEG with libjpeg (the decoder of the `jpeg`
 /// degradation: PIL's semantics, and a truncated file is an error), after [`header`].
 fn open(path: &Path) -> Result<DynamicImage, DataError> {
-    match header(path)? {
-        (_, _, Some(jpeg)) => degradations::jpeg_decode(&jpeg)
+    let (format, _) = header(path)?;
+    if format == image::ImageFormat::Jpeg {
+        let bytes = std::fs::read(path).map_err(|e| missing_or_unreadable(path, e))?;
+        return degradations::jpeg_decode(&bytes)
             .map(DynamicImage::ImageRgb8)
-            .map_err(|e| unreadable(path, e)),
-        (format, _, None) => image::ImageReader::with_format(
-            std::io::BufReader::new(
-                std::fs::File::open(path).map_err(|e| missing_or_unreadable(path, e))?,
-            ),
-            format,
-        )
-        .decode()
-        .map_err(|e| unreadable(path, e)),
+            .map_err(|e| unreadable(path, e));
     }
+    let file = std::fs::File::open(path).map_err(|e| missing_or_unreadable(path, e))?;
+    image::ImageReader::with_format(std::io::BufReader::new(file), format)
+        .decode()
+        .map_err(|e| unreadable(path, e))
 }
 
 fn to_u8(v: u16) -> u8 {
