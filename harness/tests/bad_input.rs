@@ -208,18 +208,7 @@ fn predict_with_unknown_localizer_is_a_usage_error() {
 }
 
 fn score_with(extra: &[&str]) -> (i32, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let pred = fixture("pred");
-    let gt = fixture("gt");
-    let mut args = vec![
-        "score",
-        "--pred",
-        pred.to_str().unwrap(),
-        "--gt",
-        gt.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    code_and_stderr(&harness(dir.path(), &args))
+    code_and_stderr(&score_fixture_dirs(extra))
 }
 
 #[test]

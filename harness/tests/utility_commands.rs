@@ -141,18 +141,7 @@ fn score_json_matches_scikit_image() {
 }
 
 fn score_dirs(extra: &[&str]) -> std::process::Output {
-    let dir = tempfile::tempdir().unwrap();
-    let pred = fixture("pred");
-    let gt = fixture("gt");
-    let mut args = vec![
-        "score",
-        "--pred",
-        pred.to_str().unwrap(),
-        "--gt",
-        gt.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    let o = harness(dir.path(), &args);
+    let o = score_fixture_dirs(extra);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     o
 }

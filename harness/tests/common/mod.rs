@@ -27,6 +27,21 @@ pub fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// `harness score --pred <fixture pred/> --gt <fixture gt/> EXTRA…` in a fresh directory.
+pub fn score_fixture_dirs(extra: &[&str]) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let (pred, gt) = (fixture("pred"), fixture("gt"));
+    let mut args = vec![
+        "score",
+        "--pred",
+        pred.to_str().unwrap(),
+        "--gt",
+        gt.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    harness(dir.path(), &args)
+}
+
 /// The workspace root (suites live there).
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
