@@ -1,6 +1,8 @@
 //! Bad input gets a clear message and the documented exit code: 2 for usage/config errors
 //! (no work unit ran), 1 for runtime errors.
 
+use std::path::Path;
+
 use crate::common::*;
 
 fn tiny_suite() -> String {
@@ -289,35 +291,60 @@ fn score_usage_errors_exit_2() {
     }
 }
 
-#[test]
-fn a_truncated_image_fails_its_own_units_with_its_manifest_line_and_the_run_finishes() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
+/// A manifest directory with a good pair, a real image and `bad.png` (written by the caller) on
+/// line 3, and a suite over it.
+fn manifest_with_bad_png(d: &Path, bad: &[u8]) {
     std::fs::copy(fixture("real.png"), d.join("real.png")).unwrap();
     std::fs::copy(fixture("fake.png"), d.join("fake.png")).unwrap();
-    // The header is intact (the pre-check passes), the image data is cut off.
-    let bytes = std::fs::read(fixture("fake.png")).unwrap();
-    std::fs::write(d.join("cut.png"), &bytes[..bytes.len() / 2]).unwrap();
+    std::fs::write(d.join("bad.png"), bad).unwrap();
     std::fs::write(
         d.join("manifest.csv"),
         "id,split,generator,property,kind,fake,real,mask\n\
          ok,test,g,p,partial,fake.png,real.png,\n\
-         cut,test,g,p,partial,cut.png,real.png,\n\
+         bad,test,g,p,partial,bad.png,real.png,\n\
          real,test,r,none,real,real.png,,\n",
     )
     .unwrap();
     let suite = "version: 1\nname: m\ndata:\n  source: manifest\n  manifest: manifest.csv\nevaluation:\n  bootstrap_resamples: 100\nlocalizers: [constant, oracle]\n";
     std::fs::write(d.join("s.yaml"), suite).unwrap();
+}
+
+#[test]
+fn a_truncated_image_is_caught_before_the_run_with_its_manifest_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(fixture("fake.png")).unwrap();
+    manifest_with_bad_png(dir.path(), &bytes[..bytes.len() / 2]);
+    let (code, err) = code_and_stderr(&harness(dir.path(), &["run", "s.yaml", "--out", "runs"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("line 3") && err.contains("bad.png") && err.contains("truncated?"),
+        "{err}"
+    );
+    assert!(!dir.path().join("runs").exists(), "nothing ran");
+}
+
+#[test]
+fn a_corrupt_image_fails_its_own_units_with_its_manifest_line_and_the_run_finishes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Whole, with the header and the end intact (the pre-check passes), and image data that
+    // fails its checksum in the middle.
+    let mut bytes = std::fs::read(fixture("fake.png")).unwrap();
+    let middle = bytes.len() / 2;
+    for b in &mut bytes[middle..middle + 16] {
+        *b ^= 0x5A;
+    }
+    manifest_with_bad_png(d, &bytes);
     let (code, err) = code_and_stderr(&harness(d, &["run", "s.yaml", "--out", "runs"]));
     assert_eq!(code, 1, "{err}");
     let run = single_run(&d.join("runs/m"));
     let results = read_results(&run);
-    // Both localizers' units of `cut` failed, naming the line and the file; `ok` was scored.
+    // Both localizers' units of `bad` failed, naming the line and the file; `ok` was scored.
     assert_eq!(results.failures.len(), 2, "{:?}", results.failures);
     for f in &results.failures {
         let text = serde_json::to_string(f).unwrap();
         assert!(
-            text.contains("manifest line 3") && text.contains("cut.png"),
+            text.contains("manifest line 3") && text.contains("bad.png"),
             "{text}"
         );
     }

@@ -28,14 +28,24 @@ fn unreadable(path: &Path, reason: impl std::fmt::Display) -> DataError {
     }
 }
 
+/// "Does not exist" only when nothing is at the path; a link to nowhere, a link loop or a
+/// permission problem is named as what it is.
 fn missing_or_unreadable(path: &Path, e: std::io::Error) -> DataError {
-    match e.kind() {
-        std::io::ErrorKind::NotFound if std::fs::symlink_metadata(path).is_err() => {
-            DataError::Missing {
-                path: path.to_path_buf(),
-            }
-        }
-        _ => unreadable(path, e),
+    if e.kind() != std::io::ErrorKind::NotFound {
+        return unreadable(path, e);
+    }
+    match std::fs::read_link(path) {
+        Ok(target) => unreadable(
+            path,
+            format!(
+                "it is a symbolic link to {}, which does not exist",
+                target.display()
+            ),
+        ),
+        Err(_) if std::fs::symlink_metadata(path).is_ok() => unreadable(path, e),
+        Err(_) => DataError::Missing {
+            path: path.to_path_buf(),
+        },
     }
 }
 
@@ -82,14 +92,48 @@ fn header(path: &Path) -> Result<(image::ImageFormat, (u32, u32)), DataError> {
     Ok((format, size))
 }
 
-/// Width and height from the file's header (nothing decoded). PNG and JPEG are read, up to
-/// [`MAX_IMAGE_PIXELS`]; other formats are refused by name.
+/// Width and height from the file's header, for the pre-check before a run. PNG and JPEG are
+/// read, up to [`MAX_IMAGE_PIXELS`]; other formats are refused by name; a truncated file is
+/// refused too (see [`check_complete`]).
 pub fn image_dimensions(path: &Path) -> Result<(u32, u32), DataError> {
-    header(path).map(|(_, size)| size)
+    let (format, size) = header(path)?;
+    check_complete(path, format)?;
+    Ok(size)
+}
+
+/// Whether the file ends as a whole PNG (its `IEND` chunk) or JPEG (the end-of-image marker)
+/// does. Reading the last 12 bytes finds the usual damage, a file cut short by an interrupted
+/// download or copy, without decoding anything. A file that ends otherwise (data appended
+/// after the image is legal in both formats) is decoded once to tell which it is.
+fn check_complete(path: &Path, format: image::ImageFormat) -> Result<(), DataError> {
+    use std::io::{Read, Seek, SeekFrom};
+    const PNG_IEND: [u8; 12] = [0, 0, 0, 0, b'I', b'E', b'N', b'D', 0xAE, 0x42, 0x60, 0x82];
+    let mut file = std::fs::File::open(path).map_err(|e| missing_or_unreadable(path, e))?;
+    let len = file.metadata().map_err(|e| unreadable(path, e))?.len();
+    let mut tail = [0u8; 12];
+    let n = tail.len().min(len as usize);
+    file.seek(SeekFrom::End(-(n as i64)))
+        .and_then(|_| file.read_exact(&mut tail[..n]))
+        .map_err(|e| unreadable(path, e))?;
+    let tail = &tail[..n];
+    let whole = match format {
+        image::ImageFormat::Png => tail == PNG_IEND,
+        _ => tail.ends_with(&[0xFF, 0xD9]),
+    };
+    if whole {
+        return Ok(());
+    }
+    open(path).map(|_| ()).map_err(|e| match e {
+        DataError::Unreadable { path, reason } => DataError::Unreadable {
+            path,
+            reason: format!("the file does not end as a whole image does (truncated?): {reason}"),
+        },
+        other => other,
+    })
 }
 
 /// Like [`image_dimensions`] for a map (a mask): it must be an 8- or 16-bit gray PNG, which the
-/// PNG header tells without decoding.
+/// PNG header tells without decoding, and whole.
 pub fn map_dimensions(path: &Path) -> Result<(u32, u32), DataError> {
     let (format, size) = header(path)?;
     let color = match format {
@@ -109,7 +153,10 @@ pub fn map_dimensions(path: &Path) -> Result<(u32, u32), DataError> {
         }
     };
     match color {
-        image::ColorType::L8 | image::ColorType::L16 => Ok(size),
+        image::ColorType::L8 | image::ColorType::L16 => {
+            check_complete(path, format)?;
+            Ok(size)
+        }
         other => Err(DataError::Unsupported {
             path: path.to_path_buf(),
             reason: format!(
@@ -310,6 +357,72 @@ mod tests {
 
         let gone = dir.path().join("gone.png");
         assert!(matches!(load_rgb(&gone), Err(DataError::Missing { .. })));
+    }
+
+    #[test]
+    fn the_pre_check_finds_truncated_files_and_accepts_appended_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let png = dir.path().join("whole.png");
+        RgbImage::from_fn(40, 30, |x, y| image::Rgb([x as u8 * 6, y as u8 * 8, 7]))
+            .save(&png)
+            .unwrap();
+        let cases = [
+            (
+                fixture("jpeg_b_q95.jpg"),
+                "cut.jpg",
+                "appended.jpg",
+                (61, 47),
+            ),
+            (png, "cut.png", "appended.png", (40, 30)),
+        ];
+        for (whole, cut, appended, size) in cases {
+            let bytes = std::fs::read(&whole).unwrap();
+            assert_eq!(image_dimensions(&whole).unwrap(), size);
+            // Cut inside the image data: refused before the run, naming the file.
+            for keep in [bytes.len() * 3 / 4, bytes.len() / 2] {
+                let path = dir.path().join(cut);
+                std::fs::write(&path, &bytes[..keep]).unwrap();
+                let err = image_dimensions(&path).unwrap_err().to_string();
+                assert!(
+                    err.contains(cut) && err.contains("truncated?"),
+                    "{keep}: {err}"
+                );
+            }
+            // Bytes after the end of the image (a camera's trailer) are legal: decoded, kept.
+            let path = dir.path().join(appended);
+            std::fs::write(&path, [&bytes[..], b"trailer bytes"].concat()).unwrap();
+            assert_eq!(image_dimensions(&path).unwrap(), size);
+        }
+        let gray = dir.path().join("mask.png");
+        GrayImage::from_fn(32, 32, |x, y| image::Luma([(x * 8 ^ y * 5) as u8]))
+            .save(&gray)
+            .unwrap();
+        let bytes = std::fs::read(&gray).unwrap();
+        std::fs::write(&gray, &bytes[..bytes.len() / 2]).unwrap();
+        let err = map_dimensions(&gray).unwrap_err().to_string();
+        assert!(err.contains("truncated?"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symbolic_link_loop_is_named_as_such_not_as_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.png"), dir.path().join("b.png"));
+        std::os::unix::fs::symlink(&b, &a).unwrap();
+        std::os::unix::fs::symlink(&a, &b).unwrap();
+        let err = image_dimensions(&a).unwrap_err();
+        assert!(!matches!(err, DataError::Missing { .. }), "{err}");
+        assert!(err.to_string().contains("symbolic links"), "{err}");
+        // A link to nothing is missing (the link itself exists, its target does not).
+        let dangling = dir.path().join("dangling.png");
+        std::os::unix::fs::symlink(dir.path().join("nowhere.png"), &dangling).unwrap();
+        let err = image_dimensions(&dangling).unwrap_err().to_string();
+        assert!(
+            err.contains("dangling.png")
+                && err.contains("symbolic link to")
+                && err.contains("nowhere.png"),
+            "{err}"
+        );
     }
 
     /// A PNG of `w`×`h` (8-bit RGB) whose image data is empty: the header and an empty IDAT,
