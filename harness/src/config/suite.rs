@@ -9,7 +9,7 @@ use serde_saphyr::Spanned;
 
 use super::schema::{self, LocalizerEntry, SuiteFile};
 use super::training::{self, TrainConfig};
-use super::yaml::{check_header, err_at, parse_yaml, read_text, short_hash, ConfigError};
+use super::yaml::{check_header, err_at, parse_yaml, read_text, short_hash, ConfigError, Problems};
 use crate::data::photos::{self, PhotoConfig};
 use crate::data::synth;
 use crate::data::{DataConfig, GroundTruthPolicy, SourceKind, Split};
@@ -250,17 +250,24 @@ fn suite_dir(path: &Path) -> &Path {
 }
 
 fn resolve(path: &Path, file: SuiteFile) -> Result<Suite, ConfigError> {
-    let name = check_header(path, "suite", &file.version, SCHEMA_VERSION, &file.name)?;
+    let mut problems = Problems::default();
+    let name = problems.take(check_header(
+        path,
+        "suite",
+        &file.version,
+        SCHEMA_VERSION,
+        &file.name,
+    ));
     if let Some(weight) = &file.data.weight {
-        return Err(err_at(
+        problems.push(err_at(
             path,
             weight,
             "data.weight weighs the sources of a training config's data list; a suite evaluates one source, remove it",
         ));
     }
-    let data = resolve_data(path, file.data)?;
-    let evaluation = resolve_evaluation(path, file.evaluation)?;
-    let localizers = resolve_localizers(path, file.localizers)?;
+    let data = problems.take(resolve_data(path, file.data));
+    let evaluation = problems.take(resolve_evaluation(path, file.evaluation));
+    let localizers = problems.take(resolve_localizers(path, file.localizers));
     let mut conditions = vec![Condition::clean()];
     if file.tests.disorganize {
         conditions.push(Condition {
@@ -271,11 +278,13 @@ fn resolve(path: &Path, file: SuiteFile) -> Result<Suite, ConfigError> {
         });
     }
     for sweep in &file.tests.degrade {
-        conditions.extend(resolve_sweep(path, sweep)?);
+        if let Some(sweep) = problems.take(resolve_sweep(path, sweep)) {
+            conditions.extend(sweep);
+        }
     }
     for (i, c) in conditions.iter().enumerate() {
         if conditions[..i].iter().any(|d| d.key == c.key) {
-            return Err(ConfigError {
+            problems.push(ConfigError {
                 path: path.to_path_buf(),
                 location: None,
                 message: format!(
@@ -285,6 +294,12 @@ fn resolve(path: &Path, file: SuiteFile) -> Result<Suite, ConfigError> {
             });
         }
     }
+    problems.finish()?;
+    let (Some(name), Some(data), Some(evaluation), Some(localizers)) =
+        (name, data, evaluation, localizers)
+    else {
+        unreachable!("every part resolved when there is no problem")
+    };
     Ok(Suite {
         path: path.to_path_buf(),
         version: SCHEMA_VERSION,
@@ -300,16 +315,19 @@ fn resolve(path: &Path, file: SuiteFile) -> Result<Suite, ConfigError> {
     })
 }
 
+/// The names given for `what`, each of which must be in `allowed`; every unknown one is a
+/// problem at its line.
 fn names_in(
     path: &Path,
     what: &str,
     given: Option<Vec<Spanned<String>>>,
     allowed: &[&str],
-) -> Result<Vec<String>, ConfigError> {
+    problems: &mut Problems,
+) -> Vec<String> {
     let given = given.unwrap_or_default();
     for name in &given {
         if !allowed.contains(&name.value.as_str()) {
-            return Err(err_at(
+            problems.push(err_at(
                 path,
                 name,
                 format!(
@@ -321,7 +339,7 @@ fn names_in(
             ));
         }
     }
-    Ok(given.into_iter().map(|s| s.value).collect())
+    given.into_iter().map(|s| s.value).collect()
 }
 
 /// Upper bounds checked at validation, so a typo (an extra zero, a size in bytes) stops with
@@ -332,29 +350,33 @@ pub const MAX_BATCH: usize = 1024;
 pub const MAX_BOOTSTRAP_RESAMPLES: usize = 100_000;
 
 pub(crate) fn resolve_data(path: &Path, data: schema::DataSpec) -> Result<DataConfig, ConfigError> {
+    let mut problems = Problems::default();
     let split = match &data.split {
         None => Split::Test,
-        Some(s) => s.value.parse::<Split>().map_err(|_| {
-            err_at(
-                path,
-                s,
-                format!("unknown split '{}'; use train, val or test", s.value),
-            )
-        })?,
+        Some(s) => problems
+            .take(s.value.parse::<Split>().map_err(|_| {
+                err_at(
+                    path,
+                    s,
+                    format!("unknown split '{}'; use train, val or test", s.value),
+                )
+            }))
+            .unwrap_or(Split::Test),
     };
     let manifest_path = match (data.source, &data.manifest) {
         (SourceKind::Manifest, None) => {
-            return Err(ConfigError {
+            problems.push(ConfigError {
                 path: path.to_path_buf(),
                 location: None,
                 message: "data.source is 'manifest' but data.manifest (path to the CSV) is missing"
                     .into(),
-            })
+            });
+            None
         }
         (SourceKind::Manifest, Some(m)) => {
             let p = suite_dir(path).join(&m.value);
             if !p.exists() {
-                return Err(err_at(
+                problems.push(err_at(
                     path,
                     m,
                     format!("manifest {} does not exist", p.display()),
@@ -363,30 +385,56 @@ pub(crate) fn resolve_data(path: &Path, data: schema::DataSpec) -> Result<DataCo
             Some(p)
         }
         (SourceKind::Synth | SourceKind::Photos, Some(m)) => {
-            return Err(err_at(
+            problems.push(err_at(
                 path,
                 m,
                 "data.manifest is only used with 'source: manifest'",
-            ))
+            ));
+            None
         }
         (SourceKind::Synth | SourceKind::Photos, None) => None,
     };
     // Keys of one generated source given with another: say so at the key.
     if data.source != SourceKind::Photos {
-        only_with(path, data.photo_seed.as_ref(), "photo_seed", "photos")?;
-        only_with(path, data.photo_size.as_ref(), "photo_size", "photos")?;
+        only_with(
+            path,
+            data.photo_seed.as_ref(),
+            "photo_seed",
+            "photos",
+            &mut problems,
+        );
+        only_with(
+            path,
+            data.photo_size.as_ref(),
+            "photo_size",
+            "photos",
+            &mut problems,
+        );
         only_with(
             path,
             data.crops_per_photo.as_ref(),
             "crops_per_photo",
             "photos",
-        )?;
+            &mut problems,
+        );
     } else {
-        only_with(path, data.synth_seed.as_ref(), "synth_seed", "synth")?;
-        only_with(path, data.synth_size.as_ref(), "synth_size", "synth")?;
+        only_with(
+            path,
+            data.synth_seed.as_ref(),
+            "synth_seed",
+            "synth",
+            &mut problems,
+        );
+        only_with(
+            path,
+            data.synth_size.as_ref(),
+            "synth_size",
+            "synth",
+            &mut problems,
+        );
     }
     let photo_config = match data.source {
-        SourceKind::Photos => Some(resolve_photos(path, &data)?),
+        SourceKind::Photos => Some(resolve_photos(path, &data, &mut problems)),
         _ => None,
     };
     let (generators, properties) = match data.source {
@@ -395,8 +443,8 @@ pub(crate) fn resolve_data(path: &Path, data: schema::DataSpec) -> Result<DataCo
             let mut props: Vec<&str> = synth::PROPERTIES.to_vec();
             props.push("entire");
             (
-                names_in(path, "generator", data.generators, &gens)?,
-                names_in(path, "property", data.properties, &props)?,
+                names_in(path, "generator", data.generators, &gens, &mut problems),
+                names_in(path, "property", data.properties, &props, &mut problems),
             )
         }
         SourceKind::Photos => {
@@ -406,8 +454,14 @@ pub(crate) fn resolve_data(path: &Path, data: schema::DataSpec) -> Result<DataCo
             let mut edits: Vec<&str> = photos::EDITS.to_vec();
             edits.push("entire");
             (
-                names_in(path, "generator", data.generators, &gens)?,
-                names_in(path, "photo edit (property)", data.properties, &edits)?,
+                names_in(path, "generator", data.generators, &gens, &mut problems),
+                names_in(
+                    path,
+                    "photo edit (property)",
+                    data.properties,
+                    &edits,
+                    &mut problems,
+                ),
             )
         }
         // Checked against the manifest's contents when the data is opened.
@@ -424,28 +478,27 @@ pub(crate) fn resolve_data(path: &Path, data: schema::DataSpec) -> Result<DataCo
                 .collect(),
         ),
     };
-    let fakes = data
-        .fakes_per_category
-        .map(|f| (f.value, Some(f)))
-        .unwrap_or((20, None));
-    if fakes.0 == 0 {
-        return Err(err_at(
-            path,
-            fakes.1.as_ref().unwrap(),
-            "fakes_per_category must be at least 1",
-        ));
-    }
-    let synth_size = match data.synth_size {
+    let fakes_per_category = match &data.fakes_per_category {
+        Some(f) if f.value == 0 => {
+            problems.push(err_at(path, f, "fakes_per_category must be at least 1"));
+            1
+        }
+        Some(f) => f.value,
+        None => 20,
+    };
+    let synth_size = match &data.synth_size {
         Some(s) if !(32..=MAX_SYNTH_SIZE).contains(&s.value) => {
-            return Err(err_at(
+            problems.push(err_at(
                 path,
-                &s,
+                s,
                 format!("synth_size must be between 32 and {MAX_SYNTH_SIZE} pixels"),
-            ))
+            ));
+            224
         }
         Some(s) => s.value,
         None => 224,
     };
+    problems.finish()?;
     Ok(DataConfig {
         source: data.source,
         manifest: data.manifest.map(|m| m.value),
@@ -453,7 +506,7 @@ pub(crate) fn resolve_data(path: &Path, data: schema::DataSpec) -> Result<DataCo
         split,
         generators,
         properties,
-        fakes_per_category: fakes.0,
+        fakes_per_category,
         reals: data.reals.unwrap_or(0),
         synth_seed: data.synth_seed.map(|s| s.value).unwrap_or(0),
         synth_size,
@@ -461,52 +514,64 @@ pub(crate) fn resolve_data(path: &Path, data: schema::DataSpec) -> Result<DataCo
     })
 }
 
-/// An error at `key` when it is given with a source that does not use it.
+/// A problem at `key` when it is given with a source that does not use it.
 fn only_with<T>(
     path: &Path,
     key: Option<&Spanned<T>>,
     name: &str,
     source: &str,
-) -> Result<(), ConfigError> {
-    match key {
-        Some(k) => Err(err_at(
+    problems: &mut Problems,
+) {
+    if let Some(k) = key {
+        problems.push(err_at(
             path,
             k,
             format!("data.{name} is only used with 'source: {source}'"),
-        )),
-        None => Ok(()),
+        ));
     }
 }
 
-/// The `source: photos` keys: `photo_seed`, `photo_size` (≤ 320) and `crops_per_photo`.
-fn resolve_photos(path: &Path, data: &schema::DataSpec) -> Result<PhotoConfig, ConfigError> {
+/// The `source: photos` keys: `photo_seed`, `photo_size` (≤ 320) and `crops_per_photo`; a
+/// value out of range is a problem and its default stands in.
+fn resolve_photos(path: &Path, data: &schema::DataSpec, problems: &mut Problems) -> PhotoConfig {
     let default = PhotoConfig::default();
     let size = match &data.photo_size {
         Some(s) => match photos::size_problem(s.value) {
-            Some(problem) => return Err(err_at(path, s, problem)),
+            Some(problem) => {
+                problems.push(err_at(path, s, problem));
+                default.size
+            }
             None => s.value,
         },
         None => default.size,
     };
     let crops_per_photo = match &data.crops_per_photo {
         Some(c) => match photos::crops_problem(c.value, size) {
-            Some(problem) => return Err(err_at(path, c, problem)),
+            Some(problem) => {
+                problems.push(err_at(path, c, problem));
+                default.crops_per_photo
+            }
             None => c.value,
         },
         None => default.crops_per_photo,
     };
-    Ok(PhotoConfig {
+    PhotoConfig {
         seed: data.photo_seed.as_ref().map_or(default.seed, |s| s.value),
         size,
         crops_per_photo,
-    })
+    }
 }
 
 fn resolve_evaluation(
     path: &Path,
     e: schema::EvaluationSpec,
 ) -> Result<EvaluationConfig, ConfigError> {
-    let check = |ok: bool, s: &dyn Fn() -> ConfigError| if ok { Ok(()) } else { Err(s()) };
+    let mut problems = Problems::default();
+    let mut check = |ok: bool, error: &dyn Fn() -> ConfigError| {
+        if !ok {
+            problems.push(error());
+        }
+    };
     if let Some(s) = &e.size {
         check((11..=MAX_EVAL_SIZE).contains(&s.value), &|| {
             err_at(
@@ -514,7 +579,7 @@ fn resolve_evaluation(
                 s,
                 format!("evaluation.size must be between 11 (the SSIM window) and {MAX_EVAL_SIZE} (every map is size² floats per image and localizer)"),
             )
-        })?;
+        });
     }
     if let Some(b) = &e.batch {
         check((1..=MAX_BATCH).contains(&b.value), &|| {
@@ -523,12 +588,13 @@ fn resolve_evaluation(
                 b,
                 format!("evaluation.batch must be between 1 and {MAX_BATCH}"),
             )
-        })?;
+        });
     }
     for (name, t) in [("tau", &e.tau), ("gt_threshold", &e.gt_threshold)] {
         if let Some(t) = t {
-            check_threshold(t.value)
-                .map_err(|m| err_at(path, t, format!("evaluation.{name} {m}")))?;
+            if let Err(m) = check_threshold(t.value) {
+                check(false, &|| err_at(path, t, format!("evaluation.{name} {m}")));
+            }
         }
     }
     if let Some(r) = &e.bootstrap_resamples {
@@ -538,7 +604,7 @@ fn resolve_evaluation(
                 r,
                 format!("bootstrap_resamples must be between 100 and {MAX_BOOTSTRAP_RESAMPLES} (each aggregate resamples its images this often)"),
             )
-        })?;
+        });
     }
     if let Some(c) = &e.confidence {
         check(c.value > 0.0 && c.value < 1.0, &|| {
@@ -547,8 +613,9 @@ fn resolve_evaluation(
                 c,
                 "confidence must lie strictly between 0 and 1, e.g. 0.95",
             )
-        })?;
+        });
     }
+    problems.finish()?;
     Ok(EvaluationConfig {
         size: e.size.map(|s| s.value).unwrap_or(224),
         batch: e.batch.map(|s| s.value).unwrap_or(8),
@@ -584,47 +651,61 @@ fn resolve_localizers(
             message: "localizers is empty; list at least one (see `harness list`)".into(),
         });
     }
+    let mut problems = Problems::default();
     let mut out: Vec<LocalizerConfig> = Vec::new();
     for entry in &entries {
-        let config = match &entry.value {
-            LocalizerEntry::Kind(kind) => LocalizerConfig {
-                name: kind.clone(),
-                kind: kind.clone(),
-                params: Default::default(),
-                train: None,
-            },
-            LocalizerEntry::Full(f) => LocalizerConfig {
-                name: f.name.clone().unwrap_or_else(|| f.kind.clone()),
-                kind: f.kind.clone(),
-                params: f.params.clone(),
-                train: f
-                    .train
-                    .as_ref()
-                    .map(|t| resolve_train_step(path, entry, f, t))
-                    .transpose()?,
-            },
-        };
-        // Building checks the kind and parameters now, not halfway through a run (a trained
-        // localizer with a seeded network of the configured preset: the weights come later).
-        let mut params = config.build_params(suite_dir(path));
-        if let Some(step) = &config.train {
-            params.insert("weights".into(), "none".into());
-            params.insert("preset".into(), step.preset.clone().into());
+        if let Some(config) = problems.take(resolve_localizer(path, entry, &out)) {
+            out.push(config);
         }
-        localizers::build(&config.kind, &params).map_err(|e| err_at(path, entry, e.to_string()))?;
-        if out.iter().any(|c| c.name == config.name) {
-            return Err(err_at(
-                path,
-                entry,
-                format!(
-                    "two localizers are named '{}'; give one a different `name`",
-                    config.name
-                ),
-            ));
-        }
-        out.push(config);
     }
+    problems.finish()?;
     Ok(out)
+}
+
+/// One `localizers:` entry, checked by building it; `earlier` are the entries before it that
+/// resolved (names must be unique).
+fn resolve_localizer(
+    path: &Path,
+    entry: &Spanned<LocalizerEntry>,
+    earlier: &[LocalizerConfig],
+) -> Result<LocalizerConfig, ConfigError> {
+    let config = match &entry.value {
+        LocalizerEntry::Kind(kind) => LocalizerConfig {
+            name: kind.clone(),
+            kind: kind.clone(),
+            params: Default::default(),
+            train: None,
+        },
+        LocalizerEntry::Full(f) => LocalizerConfig {
+            name: f.name.clone().unwrap_or_else(|| f.kind.clone()),
+            kind: f.kind.clone(),
+            params: f.params.clone(),
+            train: f
+                .train
+                .as_ref()
+                .map(|t| resolve_train_step(path, entry, f, t))
+                .transpose()?,
+        },
+    };
+    // Building checks the kind and parameters now, not halfway through a run (a trained
+    // localizer with a seeded network of the configured preset: the weights come later).
+    let mut params = config.build_params(suite_dir(path));
+    if let Some(step) = &config.train {
+        params.insert("weights".into(), "none".into());
+        params.insert("preset".into(), step.preset.clone().into());
+    }
+    localizers::build(&config.kind, &params).map_err(|e| err_at(path, entry, e.to_string()))?;
+    if earlier.iter().any(|c| c.name == config.name) {
+        return Err(err_at(
+            path,
+            entry,
+            format!(
+                "two localizers are named '{}'; give one a different `name`",
+                config.name
+            ),
+        ));
+    }
+    Ok(config)
 }
 
 fn resolve_train_step(
@@ -797,6 +878,35 @@ mod tests {
     }
 
     #[test]
+    fn one_pass_reports_every_problem_in_file_order() {
+        let text = "version: 1\n\
+                    name: bad name\n\
+                    data:\n  source: synth\n  generators: [tconv, nope]\n  synth_size: 9\n\
+                    evaluation:\n  tau: 2\n  bootstrap_resamples: 5\n\
+                    localizers:\n  - oracle\n  - nonexistent\n  - oracle\n\
+                    tests:\n  degrade:\n    - {op: blurr, levels: [3]}\n";
+        let e = error(text);
+        let lines: Vec<&str> = e.lines().collect();
+        let expected = [
+            ("s.yaml:2:", "name must be"),
+            ("s.yaml:5:", "unknown generator 'nope'"),
+            ("s.yaml:6:", "synth_size must be between"),
+            ("s.yaml:8:", "evaluation.tau must lie in [0, 1]"),
+            ("s.yaml:9:", "bootstrap_resamples must be between"),
+            ("s.yaml:12:", "nonexistent"),
+            ("s.yaml:13:", "two localizers are named 'oracle'"),
+            ("s.yaml:16:", "blurr"),
+        ];
+        assert_eq!(lines.len(), expected.len(), "{e}");
+        for (line, (location, message)) in lines.iter().zip(expected) {
+            assert!(
+                line.starts_with(location) && line.contains(message),
+                "{line}\n{e}"
+            );
+        }
+    }
+
+    #[test]
     fn sizes_and_counts_have_upper_bounds_checked_with_their_line() {
         let suite = |data: &str, evaluation: &str| {
             format!("version: 1\nname: b\ndata:\n  source: synth\n{data}evaluation:\n  size: 224\n{evaluation}localizers:\n  - oracle\n")
@@ -821,6 +931,11 @@ mod tests {
                 suite("", "  batch: 100000\n"),
                 "s.yaml:7:",
                 "evaluation.batch must be between 1 and 1024",
+            ),
+            (
+                suite("", "").replace("name: b", &format!("name: {}", "n".repeat(300))),
+                "s.yaml:2:",
+                "name must be 1 to 100 letters",
             ),
         ];
         for (text, location, message) in cases {

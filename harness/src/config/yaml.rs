@@ -19,6 +19,39 @@ pub struct ConfigError {
     pub message: String,
 }
 
+/// The problems found while validating one file. Each independent part (a section, a
+/// localizer entry, a sweep) reports its first problem and validation goes on, so one pass
+/// names everything to fix.
+#[derive(Default)]
+pub(crate) struct Problems(Vec<ConfigError>);
+
+impl Problems {
+    pub(crate) fn push(&mut self, error: ConfigError) {
+        self.0.push(error);
+    }
+
+    /// The value, or `None` with the error kept.
+    pub(crate) fn take<T>(&mut self, result: Result<T, ConfigError>) -> Option<T> {
+        result.map_err(|e| self.push(e)).ok()
+    }
+
+    /// One error for all problems, in file order: the first leads (its location is the
+    /// error's) and each further one follows on its own line with its own `file:line:column`.
+    pub(crate) fn finish(self) -> Result<(), ConfigError> {
+        let mut errors = self.0;
+        // Problems without a location (a missing key) come last; equal keys keep their order.
+        errors.sort_by_key(|e| e.location.map_or((1, 0, 0), |(l, c)| (0, l, c)));
+        let mut errors = errors.into_iter();
+        let Some(mut first) = errors.next() else {
+            return Ok(());
+        };
+        for other in errors {
+            first.message.push_str(&format!("\n{other}"));
+        }
+        Err(first)
+    }
+}
+
 pub(crate) fn err_at<T>(
     path: &Path,
     spanned: &Spanned<T>,
