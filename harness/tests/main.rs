@@ -5,6 +5,7 @@ mod common;
 
 mod bad_input;
 mod gate;
+mod hostile;
 mod photos;
 mod plugins;
 mod report_screenshot;
