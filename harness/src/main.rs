@@ -214,6 +214,19 @@ fn parse_param(s: &str) -> Result<(String, String), String> {
 }
 
 fn main() -> ExitCode {
+    // `harness localizer-host --plugin PATH` is the child process of an `isolate: true` plugin,
+    // started by the harness itself (so no second binary is needed); not a user command.
+    let mut args = std::env::args_os().skip(1);
+    if args
+        .next()
+        .is_some_and(|a| a == localizers::plugin::HOST_COMMAND)
+    {
+        let rest: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
+        return localizers::plugin::host_main(&rest);
+    }
+    if let Err(e) = localizers::plugin::host_with_this_program() {
+        eprintln!("warning: cannot locate this program ({e}); isolated plugins need `localizer-host` on PATH");
+    }
     // Plugin processes run in their own process groups (a Ctrl-C does not reach them): on SIGINT
     // or SIGTERM, kill them and exit with 130 / 143 instead of leaving them to PID 1.
     if let Err(e) = localizers::plugin::exit_on_interrupt() {

@@ -9,35 +9,21 @@ use std::time::{Duration, Instant};
 use crate::common::*;
 use harness::results::Metric;
 
-/// Builds the misbehaving example plugin and `localizer-host` next to the harness binary.
+/// The misbehaving example plugin, which cargo builds with these tests (a dev-dependency; its
+/// `.so` lands in `deps/` beside the test binary). Isolated, it runs in `harness localizer-host`.
 fn build_plugin() -> PathBuf {
-    let harness = Path::new(env!("CARGO_BIN_EXE_harness"));
-    let profile_dir = harness.parent().unwrap();
-    let target_dir = profile_dir.parent().unwrap();
-    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cmd.args([
-        "build",
-        "-p",
-        "misbehaving-plugin",
-        "-p",
-        "plugin-host",
-        "--lib",
-        "--bin",
-        "localizer-host",
-    ])
-    .arg("--target-dir")
-    .arg(target_dir)
-    .current_dir(workspace());
-    if profile_dir.file_name().unwrap() == "release" {
-        cmd.arg("--release");
-    }
-    let status = cmd.status().expect("cargo runs");
-    assert!(status.success(), "building the example plugin failed");
-    profile_dir.join(format!(
+    let deps = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let library = deps.join(format!(
         "{}misbehaving_plugin{}",
         std::env::consts::DLL_PREFIX,
         std::env::consts::DLL_SUFFIX
-    ))
+    ));
+    assert!(library.is_file(), "{} was not built", library.display());
+    library
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Constructors of the plugin kinds (the localizers registry's `plugin`, `subprocess`,
 //! `torchscript` and `saved_maps` rows), and readers of their non-numeric parameters.
 
+use crate::host::host_command;
 use crate::{shared_library, subprocess};
 use crate::{MapFormat, SavedMaps, SharedLibraryLocalizer, SubprocessConfig, SubprocessLocalizer};
 use localizer_api::params::{suggestion, Params};
@@ -8,9 +9,6 @@ use localizer_api::{Localizer, LocalizerError};
 use serde_json::{Map as JsonMap, Value};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-/// Environment variable naming the `localizer-host` program, overriding the search.
-pub const HOST_ENV: &str = "HARNESS_LOCALIZER_HOST";
 
 /// A plugin kind: its name in suites, the parameters it accepts and its constructor.
 #[derive(Clone, Copy)]
@@ -101,15 +99,11 @@ pub fn build_plugin(p: &Params<'_>) -> Result<Box<dyn Localizer>, LocalizerError
     }
     let path = std::path::absolute(&path)
         .map_err(|e| p.bad("path", format!("cannot resolve '{}': {e}", path.display())))?;
-    let host = find_host().map_err(|message| p.bad("isolate", message))?;
+    let command = host_command(&path).map_err(|message| p.bad("isolate", message))?;
     Ok(Box::new(SubprocessLocalizer::spawn(SubprocessConfig {
         kind: shared_library::KIND,
         command_param: "isolate",
-        command: vec![
-            host.display().to_string(),
-            "--plugin".into(),
-            path.display().to_string(),
-        ],
+        command,
         cwd: None,
         params,
         hello_timeout: seconds_or(p, "hello_timeout_s", subprocess::DEFAULT_HELLO_TIMEOUT)?,
@@ -232,39 +226,6 @@ fn torchscript(
         (needs libtorch 2.13, see docs/plugins.md) or run the model through a `subprocess` plugin"
             .into(),
     ))
-}
-
-/// Finds `localizer-host`: `$HARNESS_LOCALIZER_HOST`, next to the running program, one level up
-/// (cargo's `target/*/deps/` test binaries), then `PATH`.
-fn find_host() -> Result<PathBuf, String> {
-    if let Some(path) = std::env::var_os(HOST_ENV) {
-        let path = PathBuf::from(path);
-        return if path.is_file() {
-            Ok(path)
-        } else {
-            Err(format!(
-                "{HOST_ENV} is '{}', which is not a file",
-                path.display()
-            ))
-        };
-    }
-    let name = format!("localizer-host{}", std::env::consts::EXE_SUFFIX);
-    let exe_dir = std::env::current_exe()
-        .ok()
-        .and_then(|e| e.parent().map(Path::to_path_buf));
-    let mut candidates: Vec<PathBuf> = exe_dir
-        .iter()
-        .flat_map(|d| [Some(d.join(&name)), d.parent().map(|p| p.join(&name))])
-        .flatten()
-        .collect();
-    if let Some(path) = std::env::var_os("PATH") {
-        candidates.extend(std::env::split_paths(&path).map(|d| d.join(&name)));
-    }
-    candidates.into_iter().find(|c| c.is_file()).ok_or_else(|| {
-        format!("isolate needs the `{name}` program, found neither next to this program nor on PATH; \
-                 build it with `cargo build --release -p plugin-host --bin localizer-host` (it lands \
-                 next to the harness binary) or set {HOST_ENV} to its path")
-    })
 }
 
 fn required_string<'a>(p: &Params<'a>, name: &str, what: &str) -> Result<&'a str, LocalizerError> {

@@ -1,6 +1,6 @@
 //! Hosts for localizers that live outside the harness (docs/plugins.md): shared libraries
 //! through a versioned C ABI ([`SharedLibraryLocalizer`], optionally isolated in a child
-//! process, the `localizer-host` program of this crate), programs in any language through the
+//! process: [`host_main`], run by the `localizer-host` program of this crate or by the harness), programs in any language through the
 //! subprocess protocol ([`SubprocessLocalizer`]), TorchScript files (feature `torch`) and
 //! directories of saved prediction maps ([`SavedMaps`]). [`build`] constructs them by kind from
 //! JSON parameters, as the `localizers` registry does. Plugin processes run in their own process
@@ -11,6 +11,7 @@
 pub mod build;
 mod child;
 mod groups;
+mod host;
 mod npy;
 pub mod protocol;
 mod saved_maps;
@@ -20,8 +21,9 @@ mod subprocess;
 #[cfg(feature = "torch")]
 mod torchscript;
 
-pub use build::{build, Kind, HOST_ENV, KINDS};
+pub use build::{build, Kind, KINDS};
 pub use groups::exit_on_interrupt;
+pub use host::{host_main, host_with_this_program, HOST_COMMAND, HOST_ENV};
 pub use npy::read_npy_map;
 pub use saved_maps::{MapFormat, SavedMaps};
 pub use serve::serve;

@@ -8,8 +8,6 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{Map as JsonMap, Value};
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
 
 /// The repository root.
 pub fn workspace_root() -> PathBuf {
@@ -19,48 +17,23 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// cargo's target directory and profile directory of this test binary (`target/debug/deps/x`).
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().to_path_buf()
-}
-
-/// Path of the example plugin `crate_name` (e.g. "variance-plugin"), built once per test binary
-/// with the same cargo, target directory and profile as the tests.
+/// Path of the example plugin `crate_name` (e.g. "variance-plugin"). The example plugins are
+/// dev-dependencies of this crate, so cargo builds their `.so` with the tests, into `deps/`
+/// beside the test binary.
 pub fn plugin_library(crate_name: &str) -> PathBuf {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    let profile = profile_dir();
-    BUILT.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut command = Command::new(cargo);
-        command
-            .args([
-                "build",
-                "-p",
-                "variance-plugin",
-                "-p",
-                "misbehaving-plugin",
-                "--target-dir",
-            ])
-            .arg(profile.parent().unwrap())
-            .current_dir(workspace_root());
-        if profile.file_name().unwrap() == "release" {
-            command.arg("--release");
-        }
-        let out = command.output().expect("run cargo");
-        assert!(
-            out.status.success(),
-            "building the example plugins failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    });
-    let file = format!(
+    let deps = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let library = deps.join(format!(
         "{}{}{}",
         std::env::consts::DLL_PREFIX,
         crate_name.replace('-', "_"),
         std::env::consts::DLL_SUFFIX
-    );
-    profile.join(file)
+    ));
+    assert!(library.is_file(), "{} was not built", library.display());
+    library
 }
 
 /// A JSON object from a `serde_json::json!` value.
