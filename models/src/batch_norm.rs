@@ -47,6 +47,17 @@ impl BatchNorm2d {
         self.running_var.as_tensor()
     }
 
+    /// Evaluation mode as one affine map per channel, `x·scale + shift` with
+    /// `scale = γ/√(σ²+ε)` and `shift = β − μ·scale` (running statistics), for folding into
+    /// the convolution before it ([`crate::conv::ConvBn`]).
+    pub fn eval_scale_shift(&self) -> Result<(Tensor, Tensor)> {
+        let scale = self
+            .weight
+            .div(&(self.running_var.as_detached_tensor() + EPS)?.sqrt()?)?;
+        let shift = (&self.bias - self.running_mean.as_detached_tensor().mul(&scale)?)?;
+        Ok((scale, shift))
+    }
+
     fn per_channel(t: &Tensor) -> Result<Tensor> {
         t.reshape((1, (), 1, 1))
     }

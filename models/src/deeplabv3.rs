@@ -11,7 +11,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::batch_norm::BatchNorm2d;
-use crate::conv::Conv;
+use crate::conv::{Conv, ConvBn};
 use crate::ops::{global_avg_pool, resize_bilinear};
 use crate::presets::DeepLabV3Config;
 use crate::resnet::ResNet;
@@ -19,10 +19,7 @@ use crate::resnet::ResNet;
 /// A convolution followed by BatchNorm and ReLU (`nn.Sequential(conv, bn, relu)` under `vb`,
 /// with the convolution at index `conv_index` and the BatchNorm right after it).
 #[derive(Clone, Debug)]
-struct ConvBnRelu {
-    conv: Conv,
-    bn: BatchNorm2d,
-}
+struct ConvBnRelu(ConvBn);
 
 impl ConvBnRelu {
     fn new(
@@ -33,14 +30,14 @@ impl ConvBnRelu {
         conv_index: usize,
         vb: VarBuilder,
     ) -> Result<Self> {
-        Ok(Self {
-            conv: Conv::new(c_in, c_out, kernel, 1, dilation, vb.pp(conv_index))?,
-            bn: BatchNorm2d::new(c_out, vb.pp(conv_index + 1))?,
-        })
+        Ok(Self(ConvBn::new(
+            Conv::new(c_in, c_out, kernel, 1, dilation, vb.pp(conv_index))?,
+            BatchNorm2d::new(c_out, vb.pp(conv_index + 1))?,
+        )))
     }
 
     fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        x.apply(&self.conv)?.apply_t(&self.bn, train)?.relu()
+        self.0.forward_relu(x, train)
     }
 }
 

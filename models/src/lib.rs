@@ -8,6 +8,7 @@ mod batch_norm;
 mod conv;
 mod deeplabv3;
 pub mod depthwise;
+mod fused;
 mod localizer;
 pub mod losses;
 pub mod ops;

@@ -9,7 +9,7 @@ use candle_core::{Result, Tensor};
 use candle_nn::{ModuleT, VarBuilder};
 
 use crate::batch_norm::BatchNorm2d;
-use crate::conv::Conv;
+use crate::conv::{Conv, ConvBn};
 use crate::ops::{max_pool2d, MaxPool};
 
 /// The residual block type of a ResNet.
@@ -71,8 +71,8 @@ impl ResNetConfig {
 /// One residual block: its convolutions, their BatchNorms and the optional projection shortcut.
 #[derive(Clone, Debug)]
 struct Block {
-    convs: Vec<(Conv, BatchNorm2d)>,
-    downsample: Option<(Conv, BatchNorm2d)>,
+    convs: Vec<ConvBn>,
+    downsample: Option<ConvBn>,
 }
 
 impl Block {
@@ -103,7 +103,7 @@ impl Block {
             .into_iter()
             .enumerate()
             .map(|(i, (ci, co, k, s, d))| {
-                Ok((
+                Ok(ConvBn::new(
                     Conv::new(ci, co, k, s, d, vb.pp(format!("conv{}", i + 1)))?,
                     BatchNorm2d::new(co, vb.pp(format!("bn{}", i + 1)))?,
                 ))
@@ -111,7 +111,7 @@ impl Block {
             .collect::<Result<Vec<_>>>()?;
         let downsample = if stride != 1 || c_in != c_out {
             let vb = vb.pp("downsample");
-            Some((
+            Some(ConvBn::new(
                 Conv::new(c_in, c_out, 1, stride, 1, vb.pp(0))?,
                 BatchNorm2d::new(c_out, vb.pp(1))?,
             ))
@@ -122,27 +122,24 @@ impl Block {
     }
 
     fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        let last = self.convs.len() - 1;
+        let (last, inner) = self.convs.split_last().expect("a block has convolutions");
         let mut out = x.clone();
-        for (i, (conv, bn)) in self.convs.iter().enumerate() {
-            out = out.apply(conv)?.apply_t(bn, train)?;
-            if i < last {
-                out = out.relu()?;
-            }
+        for conv_bn in inner {
+            out = conv_bn.forward_relu(&out, train)?;
         }
         let identity = match &self.downsample {
-            Some((conv, bn)) => x.apply(conv)?.apply_t(bn, train)?,
+            Some(conv_bn) => x.apply_t(conv_bn, train)?,
             None => x.clone(),
         };
-        (out + identity)?.relu()
+        last.forward_add_relu(&out, &identity, train)
     }
 }
 
 /// A ResNet feature extractor (`conv1, bn1, relu, maxpool, layer1..4`).
 #[derive(Clone, Debug)]
 pub struct ResNet {
-    conv1: Conv,
-    bn1: BatchNorm2d,
+    /// `conv1` and `bn1`.
+    stem: ConvBn,
     layers: [Vec<Block>; 4],
     config: ResNetConfig,
 }
@@ -165,8 +162,10 @@ impl ResNet {
             );
         }
         // 7×7 stride 2, padding 3.
-        let conv1 = Conv::new(3, config.width, 7, 2, 1, vb.pp("conv1"))?;
-        let bn1 = BatchNorm2d::new(config.width, vb.pp("bn1"))?;
+        let stem = ConvBn::new(
+            Conv::new(3, config.width, 7, 2, 1, vb.pp("conv1"))?,
+            BatchNorm2d::new(config.width, vb.pp("bn1"))?,
+        );
         // torchvision's _make_layer: `dilate` turns the stride into dilation; block 0 of a
         // layer uses the dilation from before the layer, the others the new one.
         let mut c_in = config.width;
@@ -192,8 +191,7 @@ impl ResNet {
             }
         }
         Ok(Self {
-            conv1,
-            bn1,
+            stem,
             layers,
             config,
         })
@@ -206,7 +204,7 @@ impl ResNet {
 
     /// Runs the backbone on a normalised `N×3×H×W` batch.
     pub fn forward_t(&self, x: &Tensor, train: bool) -> Result<Features> {
-        let mut x = x.apply(&self.conv1)?.apply_t(&self.bn1, train)?.relu()?;
+        let mut x = self.stem.forward_relu(x, train)?;
         x = max_pool2d(&x, MaxPool::RESNET_STEM)?;
         let mut layer3 = x.clone();
         for (l, blocks) in self.layers.iter().enumerate() {
