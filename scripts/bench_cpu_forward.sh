@@ -10,7 +10,10 @@
 # load), and prints the median ms/image per model and side with the ratio candle/torch.
 #
 # Environment (defaults in brackets):
-#   PY [/tmp/vt/bin/python]   Python with torch 2.13, torchvision 0.28, safetensors
+#   PY [made here]             Python with torch 2.13, torchvision 0.28, safetensors; unset, the
+#                              script makes a venv in target/bench-torch-venv from PyPI on first
+#                              use (about 3 GB: the torch wheel's CUDA libraries are needed for
+#                              `import torch`) and reuses it
 #   THREADS [nproc]            RAYON_NUM_THREADS for candle, torch.set_num_threads for torch
 #   ROUNDS [3]  BATCH [8]  SIZE [224]
 #   SMALL_ITERS [20] SMALL_WARMUP [3]   bundled preset (resnet10_os16_w8)
@@ -23,7 +26,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PY=${PY:-/tmp/vt/bin/python}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
+if [ -z "${PY:-}" ]; then
+    venv="$CARGO_TARGET_DIR/bench-torch-venv"
+    if ! "$venv/bin/python" -c 'import torch, torchvision, safetensors' 2>/dev/null; then
+        python3 -m venv "$venv"
+        "$venv/bin/python" -m pip install --quiet torch==2.13.* torchvision==0.28.* safetensors numpy
+    fi
+    PY="$venv/bin/python"
+fi
 THREADS=${THREADS:-$(nproc)}
 ROUNDS=${ROUNDS:-3}
 BATCH=${BATCH:-8}
@@ -34,7 +45,6 @@ R50_ITERS=${R50_ITERS:-3}
 R50_WARMUP=${R50_WARMUP:-1}
 WEIGHTS=${WEIGHTS:-models/checkpoints/deeplabv3_synth.safetensors}
 LOG=${LOG:-$(mktemp -d /tmp/bench_cpu_forward.XXXXXX)}
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 mkdir -p "$LOG"
 RESULTS="$LOG/results.jsonl"
 : >"$RESULTS"
@@ -84,6 +94,7 @@ for round in $(seq 1 "$ROUNDS"); do
     fi
 done
 echo "# end: $(uptime)"
+echo "# log: $LOG"
 
 "$PY" - "$RESULTS" <<'EOF'
 import json, statistics, sys
@@ -107,5 +118,12 @@ for preset in ["resnet10_os16_w8", "resnet50"]:
           f"| {c_best:.1f} | {t_best:.1f} | {c_best / t_best:.2f} |")
 print("\nms/image: median over rounds of each run's median ms/batch ÷ batch (per-round values in")
 print("brackets); best: the fastest single batch of all rounds ÷ batch.")
+ratios = {"bundled": "resnet10_os16_w8", "resnet50": "resnet50"}
+def ratio(preset):
+    med = lambda impl: statistics.median(r["ms_per_image"] for r in rows if r["preset"] == preset and r["impl"] == impl)
+    try:
+        return f"{med('candle') / med('torch'):.2f}"
+    except statistics.StatisticsError:
+        return "n/a"
+print("ratio " + " ".join(f"{k}={ratio(v)}" for k, v in ratios.items()))
 EOF
-echo "# log: $LOG"
