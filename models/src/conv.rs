@@ -6,6 +6,7 @@ use candle_nn::{Conv2d, Conv2dConfig, ModuleT, VarBuilder};
 
 use crate::batch_norm::BatchNorm2d;
 use crate::fused;
+use crate::im2col;
 use crate::ops::pointwise_conv;
 
 /// A bias-free `kernel × kernel` convolution with "same" padding at its dilation; the
@@ -40,12 +41,16 @@ impl Conv {
         })
     }
 
-    /// This convolution with `weight` (of its own weight's shape) in place of its weight.
-    fn forward_with(&self, x: &Tensor, weight: &Tensor) -> Result<Tensor> {
+    /// This convolution with `weight` (of its own weight's shape) in place of its weight;
+    /// `eval`: no gradient is needed, so the CPU can take [`im2col::conv2d`].
+    fn forward_with(&self, x: &Tensor, weight: &Tensor, eval: bool) -> Result<Tensor> {
         if self.pointwise {
             return pointwise_conv(x, weight);
         }
         let c = self.inner.config();
+        if eval && c.groups == 1 {
+            return im2col::conv2d(x, weight, c.padding, c.stride, c.dilation);
+        }
         x.conv2d_with_algo(
             weight,
             c.padding,
@@ -59,7 +64,7 @@ impl Conv {
 
 impl Module for Conv {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        self.forward_with(x, self.inner.weight())
+        self.forward_with(x, self.inner.weight(), false)
     }
 }
 
@@ -95,7 +100,7 @@ impl ConvBn {
             .inner
             .weight()
             .broadcast_mul(&scale.reshape(((), 1, 1, 1))?)?;
-        fused::channel_bias(self.conv.forward_with(x, &weight)?, &shift, relu)
+        fused::channel_bias(self.conv.forward_with(x, &weight, true)?, &shift, relu)
     }
 
     /// Convolution, BatchNorm and ReLU.

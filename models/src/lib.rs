@@ -9,6 +9,7 @@ mod conv;
 mod deeplabv3;
 pub mod depthwise;
 mod fused;
+mod im2col;
 mod localizer;
 pub mod losses;
 pub mod ops;
