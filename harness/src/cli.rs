@@ -671,9 +671,8 @@ pub fn gate(
             "--tolerance is a fraction of the baseline, in [0, 1), e.g. 0.01",
         ));
     }
-    if !(options.min_effect >= 0.0 && options.min_effect.is_finite())
-        || !(0.0..1.0).contains(&options.min_effect_rel)
-    {
+    let min_effect_ok = options.min_effect.is_finite() && options.min_effect >= 0.0;
+    if !min_effect_ok || !(0.0..1.0).contains(&options.min_effect_rel) {
         return Err(CommandError::config(
             "--min-effect must be a finite number >= 0 (in the metric's unit) and \
              --min-effect-rel a fraction in [0, 1)",

@@ -316,8 +316,8 @@ impl TrainConfig {
     /// The map objective as a user reads it: `l1`, `l1 + cosine`, `l1 + 0.5·cosine`.
     pub fn objective_name(&self) -> String {
         match self.cosine_weight {
-            w if w == 0.0 => self.loss.to_string(),
-            w if w == 1.0 => format!("{} + cosine", self.loss),
+            0.0 => self.loss.to_string(),
+            1.0 => format!("{} + cosine", self.loss),
             w => format!("{} + {w}·cosine", self.loss),
         }
     }

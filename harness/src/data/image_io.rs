@@ -394,7 +394,7 @@ mod tests {
             assert_eq!(image_dimensions(&path).unwrap(), size);
         }
         let gray = dir.path().join("mask.png");
-        GrayImage::from_fn(32, 32, |x, y| image::Luma([(x * 8 ^ y * 5) as u8]))
+        GrayImage::from_fn(32, 32, |x, y| image::Luma([((x * 8) ^ (y * 5)) as u8]))
             .save(&gray)
             .unwrap();
         let bytes = std::fs::read(&gray).unwrap();
