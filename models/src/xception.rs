@@ -10,8 +10,9 @@ use candle_core::{DType, Device, Result, Tensor};
 use candle_nn::{Conv2d, Conv2dConfig, Linear, ModuleT, VarBuilder, VarMap};
 
 use crate::batch_norm::BatchNorm2d;
-use crate::conv::Conv;
+use crate::conv::{Conv, ConvBn};
 use crate::depthwise::{depthwise_conv2d, Depthwise};
+use crate::fused;
 use crate::ops::{global_avg_pool, max_pool2d, pointwise_conv, MaxPool};
 use crate::weights::{frozen, init_weights_with, record_shapes, trainable_count};
 
@@ -133,6 +134,22 @@ impl SeparableConv {
         let x = depthwise_conv2d(x, &self.depthwise, Depthwise::XCEPTION)?;
         pointwise_conv(&x, &self.pointwise)
     }
+
+    /// This convolution and the BatchNorm `bn` after it, then ReLU when `relu`. In evaluation
+    /// the BatchNorm is folded into the pointwise weights and its shift added in place with
+    /// the ReLU, as [`ConvBn`] does for plain convolutions.
+    fn forward_bn(&self, bn: &BatchNorm2d, x: &Tensor, train: bool, relu: bool) -> Result<Tensor> {
+        if train {
+            let y = self.forward(x)?.apply_t(bn, true)?;
+            return if relu { y.relu() } else { Ok(y) };
+        }
+        let (scale, shift) = bn.eval_scale_shift()?;
+        let pointwise = self
+            .pointwise
+            .broadcast_mul(&scale.reshape(((), 1, 1, 1))?)?;
+        let x = depthwise_conv2d(x, &self.depthwise, Depthwise::XCEPTION)?;
+        fused::channel_bias(pointwise_conv(&x, &pointwise)?, &shift, relu)
+    }
 }
 
 /// Cadene's `Block`: `reps` × (ReLU, separable conv, BN) in `rep.*`, a 3×3 stride-2 max-pool
@@ -142,7 +159,7 @@ struct Block {
     units: Vec<(SeparableConv, BatchNorm2d)>,
     start_with_relu: bool,
     pool: Option<MaxPool>,
-    skip: Option<(Conv, BatchNorm2d)>,
+    skip: Option<ConvBn>,
 }
 
 impl Block {
@@ -180,7 +197,7 @@ impl Block {
             .collect::<Result<Vec<_>>>()?;
         let skip = (c_out != c_in || stride != 1)
             .then(|| -> Result<_> {
-                Ok((
+                Ok(ConvBn::new(
                     Conv::new(c_in, c_out, 1, stride, 1, vb.pp("skip"))?,
                     BatchNorm2d::new(c_out, vb.pp("skipbn"))?,
                 ))
@@ -199,18 +216,22 @@ impl Block {
     }
 
     fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        let mut out = x.clone();
+        let last = self.units.len() - 1;
+        // The block's input also feeds the skip, so its ReLU is a tensor of its own; the ReLU
+        // before each later unit is applied at the end of the unit before (nothing else reads
+        // that output), where evaluation fuses it.
+        let mut out = match self.start_with_relu {
+            true => x.relu()?,
+            false => x.clone(),
+        };
         for (i, (conv, bn)) in self.units.iter().enumerate() {
-            if i > 0 || self.start_with_relu {
-                out = out.relu()?;
-            }
-            out = conv.forward(&out)?.apply_t(bn, train)?;
+            out = conv.forward_bn(bn, &out, train, i < last)?;
         }
         if let Some(pool) = self.pool {
             out = max_pool2d(&out, pool)?;
         }
         let skip = match &self.skip {
-            Some((conv, bn)) => x.apply(conv)?.apply_t(bn, train)?,
+            Some(conv_bn) => x.apply_t(conv_bn, train)?,
             None => x.clone(),
         };
         out + skip
@@ -377,8 +398,8 @@ impl Xception {
                 }
             }
         }
-        let x = self.conv3.forward(&x)?.apply_t(&self.bn3, train)?.relu()?;
-        let x = self.conv4.forward(&x)?.apply_t(&self.bn4, train)?.relu()?;
+        let x = self.conv3.forward_bn(&self.bn3, &x, train, true)?;
+        let x = self.conv4.forward_bn(&self.bn4, &x, train, true)?;
         let logits = global_avg_pool(&x)?
             .flatten_from(1)?
             .apply(&self.last_linear)?;
