@@ -17,11 +17,7 @@ fn build_plugin() -> PathBuf {
         .parent()
         .unwrap()
         .to_path_buf();
-    let library = deps.join(format!(
-        "{}misbehaving_plugin{}",
-        std::env::consts::DLL_PREFIX,
-        std::env::consts::DLL_SUFFIX
-    ));
+    let library = deps.join(localizers::plugin::library_file_name("misbehaving-plugin"));
     assert!(library.is_file(), "{} was not built", library.display());
     library
 }

@@ -136,15 +136,7 @@ fn three_shards_merge_to_the_unsharded_results() {
         std::fs::read(single.join("per_image.jsonl")).unwrap()
     );
     // The qualitative panels come from the maps the shards captured.
-    let panels = |run: &Path| -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(run.join("plots"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.starts_with("qualitative_") && n.ends_with(".png"))
-            .collect();
-        v.sort();
-        v
-    };
+    let panels = |run: &Path| png_figures(run, "qualitative_");
     assert!(!panels(&single).is_empty());
     assert_eq!(panels(&merged), panels(&single));
     // The gate accepts a merged run like any other.

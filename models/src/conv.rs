@@ -130,26 +130,8 @@ impl ModuleT for ConvBn {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_util::{max_abs_diff, seeded};
     use candle_core::{DType, Device};
-    use rand::{RngExt, SeedableRng};
-
-    fn seeded(shape: &[usize], seed: u64, low: f32, high: f32) -> Tensor {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        let n = shape.iter().product();
-        let values: Vec<f32> = (0..n).map(|_| rng.random_range(low..high)).collect();
-        Tensor::from_vec(values, shape, &Device::Cpu).unwrap()
-    }
-
-    fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar()
-            .unwrap()
-    }
 
     #[test]
     fn folded_evaluation_equals_convolution_then_batch_norm() {

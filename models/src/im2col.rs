@@ -13,6 +13,8 @@ use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
+use crate::depthwise::valid_outputs;
+
 /// Geometry of a convolution with a square `kernel`.
 #[derive(Clone, Copy, Debug)]
 struct Im2Col {
@@ -32,14 +34,9 @@ impl Im2Col {
     }
 
     /// Output indices `o` in `[lo, hi)` whose tap at offset `tap = k·dilation` lands inside the
-    /// input: `0 ≤ o·stride + tap − padding < input`.
+    /// input.
     fn valid(&self, tap: usize, input: usize, output: usize) -> (usize, usize) {
-        let lo = self.padding.saturating_sub(tap).div_ceil(self.stride);
-        let hi = match (input + self.padding).checked_sub(tap + 1) {
-            Some(last) => (last / self.stride + 1).min(output),
-            None => 0,
-        };
-        (lo.min(hi), hi)
+        valid_outputs(tap, self.padding, self.stride, input, output)
     }
 }
 
@@ -155,16 +152,7 @@ pub fn conv2d(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use candle_core::Device;
-    use rand::{RngExt, SeedableRng};
-
-    fn seeded(shape: &[usize], seed: u64) -> Tensor {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        let values: Vec<f32> = (0..shape.iter().product())
-            .map(|_| rng.random_range(-1.0..1.0))
-            .collect();
-        Tensor::from_vec(values, shape, &Device::Cpu).unwrap()
-    }
+    use crate::test_util::{max_abs_diff, seeded};
 
     #[test]
     fn equals_candles_conv2d_for_every_geometry() {
@@ -184,21 +172,14 @@ mod tests {
                             if geometry.output_len(h.min(w)).is_none() {
                                 continue; // kernel larger than the padded input: candle panics
                             }
-                            let x = seeded(&[2, 3, h, w], seed);
-                            let weight = seeded(&[4, 3, kernel, kernel], seed + 1000);
+                            let x = seeded(&[2, 3, h, w], seed, -1.0, 1.0);
+                            let weight = seeded(&[4, 3, kernel, kernel], seed + 1000, -1.0, 1.0);
                             let expected = x.conv2d(&weight, padding, stride, dilation, 1).unwrap();
                             let got = conv2d(&x, &weight, padding, stride, dilation).unwrap();
                             let case =
                                 format!("k{kernel} s{stride} d{dilation} p{padding} {h}×{w}");
                             assert_eq!(expected.dims(), got.dims(), "{case}");
-                            let diff: f32 = (expected - got)
-                                .unwrap()
-                                .abs()
-                                .unwrap()
-                                .max_all()
-                                .unwrap()
-                                .to_scalar()
-                                .unwrap();
+                            let diff = max_abs_diff(&expected, &got);
                             assert!(diff < 1e-5, "{case}: {diff}");
                         }
                     }

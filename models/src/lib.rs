@@ -18,6 +18,8 @@ pub mod preprocess;
 mod presets;
 pub mod resnet;
 mod stehouwer;
+#[cfg(test)]
+mod test_util;
 mod trainable;
 mod weights;
 mod xception;

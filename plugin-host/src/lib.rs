@@ -27,7 +27,7 @@ pub use host::{host_main, host_with_this_program, HOST_COMMAND, HOST_ENV};
 pub use npy::read_npy_map;
 pub use saved_maps::{MapFormat, SavedMaps};
 pub use serve::serve;
-pub use shared_library::SharedLibraryLocalizer;
+pub use shared_library::{library_file_name, SharedLibraryLocalizer};
 pub use subprocess::{
     SubprocessConfig, SubprocessLocalizer, DEFAULT_HELLO_TIMEOUT, DEFAULT_TIMEOUT,
 };

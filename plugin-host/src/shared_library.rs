@@ -15,6 +15,17 @@ pub(crate) const KIND: &str = "plugin";
 /// The entry symbol of ABI v1, NUL-terminated for `dlsym`.
 const ENTRY_SYMBOL: &[u8] = b"harness_localizer_entry_v1\0";
 
+/// The file cargo builds for a `cdylib` crate named `crate_name` on this platform:
+/// `libmy_plugin.so` on Linux, `libmy_plugin.dylib` on macOS, `my_plugin.dll` on Windows.
+pub fn library_file_name(crate_name: &str) -> String {
+    format!(
+        "{}{}{}",
+        std::env::consts::DLL_PREFIX,
+        crate_name.replace('-', "_"),
+        std::env::consts::DLL_SUFFIX
+    )
+}
+
 /// A loaded plugin instance; `destroy` runs on drop, before the library is unloaded.
 pub struct SharedLibraryLocalizer {
     name: String,

@@ -94,3 +94,14 @@ pub fn single_run(suite_dir: &Path) -> PathBuf {
 pub fn read_results(run: &Path) -> harness::results::Results {
     serde_json::from_slice(&std::fs::read(run.join("results.json")).unwrap()).unwrap()
 }
+
+/// The PNG figures of a run whose names start with `prefix` (e.g. "qualitative_"), sorted.
+pub fn png_figures(run: &Path, prefix: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(run.join("plots"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(prefix) && n.ends_with(".png"))
+        .collect();
+    names.sort();
+    names
+}

@@ -106,12 +106,7 @@ fn localizer_names_with_unsafe_characters_keep_their_own_files_and_table_rows() 
     let (code, err) = code_and_stderr(&harness(d, &["run", "s.yaml", "--out", "runs"]));
     assert_eq!(code, 0, "{err}");
     let run = single_run(&d.join("runs/h"));
-    let mut qualitative: Vec<String> = std::fs::read_dir(run.join("plots"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("qualitative_a_b") && n.ends_with(".png"))
-        .collect();
-    qualitative.sort();
+    let qualitative = png_figures(&run, "qualitative_a_b");
     assert_eq!(qualitative.len(), 2, "one panel file each: {qualitative:?}");
     assert_ne!(qualitative[0], qualitative[1]);
     let md = std::fs::read_to_string(run.join("report.md")).unwrap();

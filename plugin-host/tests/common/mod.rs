@@ -26,12 +26,7 @@ pub fn plugin_library(crate_name: &str) -> PathBuf {
         .parent()
         .unwrap()
         .to_path_buf();
-    let library = deps.join(format!(
-        "{}{}{}",
-        std::env::consts::DLL_PREFIX,
-        crate_name.replace('-', "_"),
-        std::env::consts::DLL_SUFFIX
-    ));
+    let library = deps.join(plugin_host::library_file_name(crate_name));
     assert!(library.is_file(), "{} was not built", library.display());
     library
 }
