@@ -4,6 +4,7 @@
 
 use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp1, DType, Layout, Result, Shape, Tensor};
+use rayon::prelude::*;
 
 /// Row-major `out × in` matrix of PyTorch's bilinear weights along one axis
 /// (`F.interpolate(mode="bilinear", align_corners=False)` with an explicit output size).
@@ -97,7 +98,7 @@ impl MaxPool {
 
     /// For each output element, the flat index (within its `H×W` plane) of the input maximum;
     /// the first maximum in row-major window order wins, as in PyTorch.
-    fn argmax(&self, plane: &[f64], h: usize, w: usize) -> Vec<usize> {
+    fn argmax(&self, value: impl Fn(usize) -> f64, h: usize, w: usize) -> Vec<usize> {
         let (oh, ow) = (self.output_size(h), self.output_size(w));
         let mut best = Vec::with_capacity(oh * ow);
         for oy in 0..oh {
@@ -118,7 +119,7 @@ impl MaxPool {
                         if x >= w {
                             continue;
                         }
-                        let v = plane[y * w + x];
+                        let v = value(y * w + x);
                         // NaN propagates like in PyTorch.
                         if arg == usize::MAX || v > max || v.is_nan() {
                             arg = y * w + x;
@@ -136,19 +137,25 @@ impl MaxPool {
     }
 }
 
-/// Copies a contiguous CPU storage's elements to f64 ([`max_pool2d`] makes its input contiguous).
-fn to_f64(storage: &CpuStorage, layout: &Layout) -> Result<Vec<f64>> {
-    let Some((a, b)) = layout.contiguous_offsets() else {
-        candle_core::bail!("max-pool needs a contiguous input; call .contiguous() first");
-    };
-    Ok(match storage {
-        CpuStorage::F32(d) => d[a..b].iter().map(|&v| v as f64).collect(),
-        CpuStorage::F64(d) => d[a..b].to_vec(),
-        other => candle_core::bail!(
-            "max-pool supports f32 and f64 tensors, got {:?}; convert with to_dtype",
-            other.dtype()
-        ),
-    })
+impl MaxPool {
+    /// The forward pass over contiguous `N·C` planes of `h × w`, one plane per task; values
+    /// are compared as f64 (exact for f32) by [`MaxPool::argmax`], shared with the backward.
+    fn pool_planes<T>(&self, input: &[T], h: usize, w: usize) -> Vec<T>
+    where
+        T: Copy + Default + Send + Sync + Into<f64>,
+    {
+        let plane_out = self.output_size(h) * self.output_size(w);
+        let mut out = vec![T::default(); input.len() / (h * w) * plane_out];
+        out.par_chunks_mut(plane_out)
+            .zip(input.par_chunks_exact(h * w))
+            .for_each(|(out, plane)| {
+                let best = self.argmax(|i| plane[i].into(), h, w);
+                for (o, i) in out.iter_mut().zip(best) {
+                    *o = plane[i];
+                }
+            });
+        out
+    }
 }
 
 impl CustomOp1 for MaxPool {
@@ -159,16 +166,21 @@ impl CustomOp1 for MaxPool {
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
         let (n, c, h, w) = layout.shape().dims4()?;
         self.check(h, w)?;
-        let input = to_f64(storage, layout)?;
-        let (oh, ow) = (self.output_size(h), self.output_size(w));
-        let mut out = Vec::with_capacity(n * c * oh * ow);
-        for plane in input.chunks_exact(h * w) {
-            out.extend(self.argmax(plane, h, w).into_iter().map(|i| plane[i]));
+        if h * w == 0 {
+            candle_core::bail!("max-pool of an empty {h}×{w} input");
         }
-        let storage = match storage.dtype() {
-            DType::F32 => CpuStorage::F32(out.into_iter().map(|v| v as f32).collect()),
-            _ => CpuStorage::F64(out),
+        let Some((a, b)) = layout.contiguous_offsets() else {
+            candle_core::bail!("max-pool needs a contiguous input; call .contiguous() first");
         };
+        let storage = match storage {
+            CpuStorage::F32(d) => CpuStorage::F32(self.pool_planes(&d[a..b], h, w)),
+            CpuStorage::F64(d) => CpuStorage::F64(self.pool_planes(&d[a..b], h, w)),
+            other => candle_core::bail!(
+                "max-pool supports f32 and f64 tensors, got {:?}; convert with to_dtype",
+                other.dtype()
+            ),
+        };
+        let (oh, ow) = (self.output_size(h), self.output_size(w));
         Ok((storage, Shape::from((n, c, oh, ow))))
     }
 
@@ -185,7 +197,7 @@ impl CustomOp1 for MaxPool {
         for (p, plane) in input.chunks_exact(h * w).enumerate() {
             let g_in = &mut grad[p * h * w..(p + 1) * h * w];
             let g_out = &grad_out[p * plane_out..(p + 1) * plane_out];
-            for (o, i) in self.argmax(plane, h, w).into_iter().enumerate() {
+            for (o, i) in self.argmax(|i| plane[i], h, w).into_iter().enumerate() {
                 g_in[i] += g_out[o];
             }
         }
