@@ -11,7 +11,7 @@ use serde_saphyr::Spanned;
 use super::schema::DataSpec;
 use super::suite::resolve_data;
 use super::yaml::{
-    check_header, err_at, parse_yaml, read_text, sha256_hex, short_hash, ConfigError,
+    check_header, err_at, parse_yaml, read_text, sha256_hex, short_hash, ConfigError, Problems,
 };
 use crate::data::{DataConfig, Split};
 use suggest::did_you_mean;
@@ -324,16 +324,18 @@ impl TrainConfig {
 }
 
 fn resolve(path: &Path, file: TrainFile) -> Result<TrainConfig, ConfigError> {
-    let name = check_header(
+    // One pass names every problem (a value out of range stands in with its default).
+    let mut problems = Problems::default();
+    let name = problems.take(check_header(
         path,
         "training config",
         &file.version,
         TRAIN_SCHEMA_VERSION,
         &file.name,
-    )?;
+    ));
     let kind = &file.model.kind;
     if !TRAINABLE_KINDS.contains(&kind.value.as_str()) {
-        return Err(err_at(
+        problems.push(err_at(
             path,
             kind,
             format!(
@@ -347,11 +349,12 @@ fn resolve(path: &Path, file: TrainFile) -> Result<TrainConfig, ConfigError> {
     let kind = kind.value.clone();
     let classifier = match &file.model.classifier {
         Some(c) if kind == "stehouwer" && !c.value => {
-            return Err(err_at(
+            problems.push(err_at(
                 path,
                 c,
                 "the Stehouwer baseline always has its 2-way classifier (its loss is L1 + cross-entropy); remove 'classifier: false'",
-            ))
+            ));
+            true
         }
         Some(c) => c.value,
         None => true,
@@ -360,8 +363,7 @@ fn resolve(path: &Path, file: TrainFile) -> Result<TrainConfig, ConfigError> {
         .model
         .init
         .as_ref()
-        .map(|init| resolve_init(path, init))
-        .transpose()?;
+        .and_then(|init| problems.take(resolve_init(path, init)));
     let model = ModelSpec {
         preset: file
             .model
@@ -374,27 +376,31 @@ fn resolve(path: &Path, file: TrainFile) -> Result<TrainConfig, ConfigError> {
     let t = file.training;
     if let Some(v) = &t.val_per_category {
         if v.value == 0 {
-            return Err(err_at(
+            problems.push(err_at(
                 path,
                 v,
                 "training.val_per_category must be at least 1",
             ));
         }
     }
-    let mut mix = resolve_sources(path, file.data)?;
+    let mut mix = problems
+        .take(resolve_sources(path, file.data))
+        .unwrap_or_default();
     for source in &mut mix {
         if let Some(v) = &t.val_per_category {
-            source.val.fakes_per_category = v.value;
+            source.val.fakes_per_category = v.value.max(1);
         }
         if let Some(r) = t.val_reals {
             source.val.reals = r;
         }
     }
-    let (data, val) = (mix[0].data.clone(), mix[0].val.clone());
+    let first = mix.first().map(|s| (s.data.clone(), s.val.clone()));
     if mix.len() == 1 {
         mix.clear();
     }
-    let augment = t.augment.map(|a| resolve_augment(path, a)).transpose()?;
+    let augment = t
+        .augment
+        .and_then(|a| problems.take(resolve_augment(path, a)));
     let positive = |v: &Option<Spanned<usize>>, what: &str, default: usize| match v {
         Some(s) if s.value == 0 => Err(err_at(
             path,
@@ -404,32 +410,40 @@ fn resolve(path: &Path, file: TrainFile) -> Result<TrainConfig, ConfigError> {
         Some(s) => Ok(s.value),
         None => Ok(default),
     };
-    let batch = positive(&t.batch, "batch", 8)?;
-    let steps = positive(&t.steps, "steps", 1000)?;
-    let val_every = positive(&t.val_every, "val_every", steps.div_ceil(10))?;
+    let batch = problems.take(positive(&t.batch, "batch", 8)).unwrap_or(8);
+    let steps = problems
+        .take(positive(&t.steps, "steps", 1000))
+        .unwrap_or(1000);
+    let default_val_every = steps.div_ceil(10);
+    let val_every = problems
+        .take(positive(&t.val_every, "val_every", default_val_every))
+        .unwrap_or(default_val_every);
     let input_size = match &t.input_size {
         Some(s) if s.value < 32 => {
-            return Err(err_at(
+            problems.push(err_at(
                 path,
                 s,
                 "training.input_size must be at least 32 pixels",
-            ))
+            ));
+            default_input_size(&model)
         }
         Some(s) => s.value,
         None => default_input_size(&model),
     };
     let loss = match &t.loss {
         None => MapLoss::L1,
-        Some(s) => s.value.parse::<MapLoss>().map_err(|message| {
-            err_at(
-                path,
-                s,
-                format!(
-                    "{message}{}",
-                    did_you_mean(&s.value, MAP_LOSSES.iter().copied())
-                ),
-            )
-        })?,
+        Some(s) => problems
+            .take(s.value.parse::<MapLoss>().map_err(|message| {
+                err_at(
+                    path,
+                    s,
+                    format!(
+                        "{message}{}",
+                        did_you_mean(&s.value, MAP_LOSSES.iter().copied())
+                    ),
+                )
+            }))
+            .unwrap_or(MapLoss::L1),
     };
     let unit = |v: &Option<Spanned<f64>>, what: &str, default: f64, lo: f64, hi: f64| match v {
         Some(s) if !(lo..=hi).contains(&s.value) => Err(err_at(
@@ -440,17 +454,39 @@ fn resolve(path: &Path, file: TrainFile) -> Result<TrainConfig, ConfigError> {
         Some(s) => Ok(s.value),
         None => Ok(default),
     };
+    let mut unit_or_default =
+        |v: &Option<Spanned<f64>>, what: &str, default: f64, lo: f64, hi: f64| {
+            problems
+                .take(unit(v, what, default, lo, hi))
+                .unwrap_or(default)
+        };
+    let cosine_weight = unit_or_default(&t.cosine_weight, "cosine_weight", 0.0, 0.0, 1e6);
+    let classifier_weight =
+        unit_or_default(&t.classifier_weight, "classifier_weight", 1.0, 0.0, 1e6);
+    let real_fraction = unit_or_default(&t.real_fraction, "real_fraction", 0.25, 0.0, 1.0);
+    let entire_fraction = t
+        .entire_fraction
+        .as_ref()
+        .map(|_| unit_or_default(&t.entire_fraction, "entire_fraction", 0.0, 0.0, 1.0));
+    let lr = unit_or_default(&t.lr, "lr", 1e-4, 0.0, 10.0);
+    let weight_decay = unit_or_default(&t.weight_decay, "weight_decay", 1e-7, 0.0, 1.0);
+    let eps = unit_or_default(&t.eps, "eps", 1e-8, 0.0, 1.0);
     let betas = match &t.betas {
         Some(b) if !b.value.iter().all(|x| (0.0..1.0).contains(x)) => {
-            return Err(err_at(
+            problems.push(err_at(
                 path,
                 b,
                 "training.betas must both lie in [0, 1), e.g. [0.99, 0.999]",
-            ))
+            ));
+            [0.99, 0.999]
         }
         Some(b) => b.value,
         // FakeLocator's Adam settings (docs/design.md §6).
         None => [0.99, 0.999],
+    };
+    problems.finish()?;
+    let (Some(name), Some((data, val))) = (name, first) else {
+        unreachable!("every part resolved when there is no problem")
     };
     Ok(TrainConfig {
         path: path.to_path_buf(),
@@ -467,18 +503,14 @@ fn resolve(path: &Path, file: TrainFile) -> Result<TrainConfig, ConfigError> {
         batch,
         steps,
         loss,
-        cosine_weight: unit(&t.cosine_weight, "cosine_weight", 0.0, 0.0, 1e6)?,
-        classifier_weight: unit(&t.classifier_weight, "classifier_weight", 1.0, 0.0, 1e6)?,
-        real_fraction: unit(&t.real_fraction, "real_fraction", 0.25, 0.0, 1.0)?,
-        entire_fraction: t
-            .entire_fraction
-            .as_ref()
-            .map(|_| unit(&t.entire_fraction, "entire_fraction", 0.0, 0.0, 1.0))
-            .transpose()?,
-        lr: unit(&t.lr, "lr", 1e-4, 0.0, 10.0)?,
+        cosine_weight,
+        classifier_weight,
+        real_fraction,
+        entire_fraction,
+        lr,
         betas,
-        weight_decay: unit(&t.weight_decay, "weight_decay", 1e-7, 0.0, 1.0)?,
-        eps: unit(&t.eps, "eps", 1e-8, 0.0, 1.0)?,
+        weight_decay,
+        eps,
         val_every,
         selection: t.selection.unwrap_or(Selection::ValLoss),
         device: t.device.unwrap_or_else(|| "cpu".into()),
@@ -656,4 +688,31 @@ fn resolve_splits(path: &Path, spec: DataSpec) -> Result<(DataConfig, DataConfig
         ..data.clone()
     };
     Ok((data, val))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_pass_reports_every_problem_in_file_order() {
+        let text = "version: 1\nname: t\nmodel: {kind: deeplab}\ndata:\n  source: synth\ntraining:\n  batch: 0\n  lr: 20\n  input_size: 8\n";
+        let e = TrainConfig::parse(Path::new("t.yaml"), text)
+            .unwrap_err()
+            .to_string();
+        let lines: Vec<&str> = e.lines().collect();
+        let expected = [
+            ("t.yaml:3:", "did you mean 'deeplabv3'"),
+            ("t.yaml:7:", "training.batch must be at least 1"),
+            ("t.yaml:8:", "training.lr must lie in"),
+            ("t.yaml:9:", "training.input_size must be at least 32"),
+        ];
+        assert_eq!(lines.len(), expected.len(), "{e}");
+        for (line, (location, message)) in lines.iter().zip(expected) {
+            assert!(
+                line.starts_with(location) && line.contains(message),
+                "{line}\n{e}"
+            );
+        }
+    }
 }
