@@ -49,7 +49,7 @@ impl BatchNorm2d {
 
     /// Evaluation mode as one affine map per channel, `x·scale + shift` with
     /// `scale = γ/√(σ²+ε)` and `shift = β − μ·scale` (running statistics), for folding into
-    /// the convolution before it ([`crate::conv::ConvBn`]).
+    /// the convolution before it (`ConvBn` in the conv module, which uses this one).
     pub fn eval_scale_shift(&self) -> Result<(Tensor, Tensor)> {
         let scale = self
             .weight

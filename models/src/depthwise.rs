@@ -11,23 +11,7 @@ use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp2, DType, Layout, Result, Shape, Tensor, WithDType};
 use rayon::prelude::*;
 
-/// Output indices `o` in `[lo, hi)` of a convolution (or pool) whose tap at offset `tap`
-/// (kernel index × dilation) lands inside an input of `input` pixels:
-/// `0 ≤ o·stride + tap − padding < input`, for `output` outputs.
-pub(crate) fn valid_outputs(
-    tap: usize,
-    padding: usize,
-    stride: usize,
-    input: usize,
-    output: usize,
-) -> (usize, usize) {
-    let lo = padding.saturating_sub(tap).div_ceil(stride);
-    let hi = match (input + padding).checked_sub(tap + 1) {
-        Some(last) => (last / stride + 1).min(output),
-        None => 0,
-    };
-    (lo.min(hi), hi)
-}
+use crate::ops::valid_outputs;
 
 /// Geometry of a depthwise convolution; the kernel size comes from the weight (`C×1×kh×kw`).
 /// Dilation is always 1 (all Xception needs).

@@ -13,7 +13,7 @@ use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use crate::depthwise::valid_outputs;
+use crate::ops::valid_outputs;
 
 /// Geometry of a convolution with a square `kernel`.
 #[derive(Clone, Copy, Debug)]

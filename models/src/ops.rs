@@ -62,6 +62,24 @@ pub fn global_avg_pool(x: &Tensor) -> Result<Tensor> {
     x.mean_keepdim(2)?.mean_keepdim(3)
 }
 
+/// Output indices `o` in `[lo, hi)` of a convolution (or pool) whose tap at offset `tap`
+/// (kernel index × dilation) lands inside an input of `input` pixels:
+/// `0 ≤ o·stride + tap − padding < input`, for `output` outputs.
+pub(crate) fn valid_outputs(
+    tap: usize,
+    padding: usize,
+    stride: usize,
+    input: usize,
+    output: usize,
+) -> (usize, usize) {
+    let lo = padding.saturating_sub(tap).div_ceil(stride);
+    let hi = match (input + padding).checked_sub(tap + 1) {
+        Some(last) => (last / stride + 1).min(output),
+        None => 0,
+    };
+    (lo.min(hi), hi)
+}
+
 /// Square max-pool window: `kernel × kernel`, moved by `stride`, with `padding` pixels of −∞
 /// on each side (`nn.MaxPool2d(kernel, stride, padding)`; the ResNet stem uses 3, 2, 1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
