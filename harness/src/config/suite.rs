@@ -885,8 +885,6 @@ mod tests {
                     evaluation:\n  tau: 2\n  bootstrap_resamples: 5\n\
                     localizers:\n  - oracle\n  - nonexistent\n  - oracle\n\
                     tests:\n  degrade:\n    - {op: blurr, levels: [3]}\n";
-        let e = error(text);
-        let lines: Vec<&str> = e.lines().collect();
         let expected = [
             ("s.yaml:2:", "name must be"),
             ("s.yaml:5:", "unknown generator 'nope'"),
@@ -897,13 +895,7 @@ mod tests {
             ("s.yaml:13:", "two localizers are named 'oracle'"),
             ("s.yaml:16:", "blurr"),
         ];
-        assert_eq!(lines.len(), expected.len(), "{e}");
-        for (line, (location, message)) in lines.iter().zip(expected) {
-            assert!(
-                line.starts_with(location) && line.contains(message),
-                "{line}\n{e}"
-            );
-        }
+        crate::config::yaml::assert_problems(&error(text), &expected);
     }
 
     #[test]

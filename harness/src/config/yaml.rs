@@ -164,3 +164,17 @@ pub(crate) fn check_header(
     }
     Ok(name.value.clone())
 }
+
+/// Asserts that `error` lists exactly `expected`, one `(location prefix, message part)` per
+/// line, in order: the shape [`Problems::finish`] gives.
+#[cfg(test)]
+pub(crate) fn assert_problems(error: &str, expected: &[(&str, &str)]) {
+    let lines: Vec<&str> = error.lines().collect();
+    assert_eq!(lines.len(), expected.len(), "{error}");
+    for (line, (location, message)) in lines.iter().zip(expected) {
+        assert!(
+            line.starts_with(location) && line.contains(message),
+            "{line}\n{error}"
+        );
+    }
+}
