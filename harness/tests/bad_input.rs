@@ -105,19 +105,17 @@ fn manifest_problems_are_reported_with_line_numbers() {
     std::fs::copy(fixture("fake.png"), d.join("fake.png")).unwrap();
     std::fs::copy(fixture("gt/a.png"), d.join("small.png")).unwrap();
     std::fs::write(d.join("corrupt.png"), b"\x89PNG\r\n\x1a\nthis is not a png").unwrap();
-    std::fs::write(
-        d.join("manifest.csv"),
-        "id,split,generator,property,kind,fake,real,mask\n\
-         ok,test,g,p,partial,fake.png,real.png,\n\
+    manifest_suite(
+        d,
+        "m",
+        "ok,test,g,p,partial,fake.png,real.png,\n\
          missing,test,g,p,partial,nothere.png,real.png,\n\
          corrupt,test,g,p,partial,corrupt.png,real.png,\n\
          mismatch,test,g,p,partial,fake.png,small.png,\n\
          ok,test,g,p,partial,fake.png,real.png,\n\
          weird,test,g,p,sideways,fake.png,,\n",
-    )
-    .unwrap();
-    let suite = "version: 1\nname: m\ndata:\n  source: manifest\n  manifest: manifest.csv\nlocalizers: [constant]\n";
-    std::fs::write(d.join("s.yaml"), suite).unwrap();
+        "  - constant\n",
+    );
     let (code, err) = code_and_stderr(&harness(d, &["run", "s.yaml", "--out", "runs"]));
     assert_eq!(code, 2, "{err}");
     for expected in [
@@ -297,16 +295,14 @@ fn manifest_with_bad_png(d: &Path, bad: &[u8]) {
     std::fs::copy(fixture("real.png"), d.join("real.png")).unwrap();
     std::fs::copy(fixture("fake.png"), d.join("fake.png")).unwrap();
     std::fs::write(d.join("bad.png"), bad).unwrap();
-    std::fs::write(
-        d.join("manifest.csv"),
-        "id,split,generator,property,kind,fake,real,mask\n\
-         ok,test,g,p,partial,fake.png,real.png,\n\
+    manifest_suite(
+        d,
+        "m",
+        "ok,test,g,p,partial,fake.png,real.png,\n\
          bad,test,g,p,partial,bad.png,real.png,\n\
          real,test,r,none,real,real.png,,\n",
-    )
-    .unwrap();
-    let suite = "version: 1\nname: m\ndata:\n  source: manifest\n  manifest: manifest.csv\nevaluation:\n  bootstrap_resamples: 100\nlocalizers: [constant, oracle]\n";
-    std::fs::write(d.join("s.yaml"), suite).unwrap();
+        "  - constant\n  - oracle\n",
+    );
 }
 
 #[test]

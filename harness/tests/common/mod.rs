@@ -105,3 +105,14 @@ pub fn png_figures(run: &Path, prefix: &str) -> Vec<String> {
     names.sort();
     names
 }
+
+/// Writes `manifest.csv` in `dir` (the header row, then `rows`) and `s.yaml`: suite `name`
+/// over that manifest with 100 bootstrap resamples and `localizers` (YAML list items).
+pub fn manifest_suite(dir: &Path, name: &str, rows: &str, localizers: &str) {
+    let manifest = format!("id,split,generator,property,kind,fake,real,mask\n{rows}");
+    std::fs::write(dir.join("manifest.csv"), manifest).unwrap();
+    let suite = format!(
+        "version: 1\nname: {name}\ndata:\n  source: manifest\n  manifest: manifest.csv\nevaluation:\n  bootstrap_resamples: 100\nlocalizers:\n{localizers}"
+    );
+    std::fs::write(dir.join("s.yaml"), suite).unwrap();
+}

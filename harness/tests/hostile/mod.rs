@@ -6,14 +6,6 @@ use std::path::Path;
 
 use crate::common::*;
 
-/// Writes `s.yaml` in `dir`: suite `h` over `manifest.csv` with `localizers` (YAML list items).
-fn manifest_suite(dir: &Path, localizers: &str) {
-    let suite = format!(
-        "version: 1\nname: h\ndata:\n  source: manifest\n  manifest: manifest.csv\nevaluation:\n  bootstrap_resamples: 100\nlocalizers:\n{localizers}"
-    );
-    std::fs::write(dir.join("s.yaml"), suite).unwrap();
-}
-
 #[test]
 fn a_batch_over_the_pixel_budget_is_refused_before_anything_is_decoded() {
     // Two fakes with their reals, 49 Mpx each (under the 64 Mpx per-image limit; a few kB of
@@ -24,14 +16,13 @@ fn a_batch_over_the_pixel_budget_is_refused_before_anything_is_decoded() {
     image::GrayImage::new(7000, 7000)
         .save(d.join("big.png"))
         .unwrap();
-    std::fs::write(
-        d.join("manifest.csv"),
-        "id,split,generator,property,kind,fake,real,mask\n\
-         f1,test,g,p,partial,big.png,big.png,\n\
+    manifest_suite(
+        d,
+        "h",
+        "f1,test,g,p,partial,big.png,big.png,\n\
          f2,test,g,p,partial,big.png,big.png,\n",
-    )
-    .unwrap();
-    manifest_suite(d, "  - constant\n");
+        "  - constant\n",
+    );
     let (code, err) = code_and_stderr(&harness(d, &["run", "s.yaml", "--out", "runs"]));
     assert_eq!(code, 2, "{err}");
     assert!(
@@ -94,15 +85,14 @@ fn localizer_names_with_unsafe_characters_keep_their_own_files_and_table_rows() 
     for f in ["fake.png", "real.png"] {
         std::fs::copy(fixture_dir.join(f), d.join(f)).unwrap();
     }
-    std::fs::write(
-        d.join("manifest.csv"),
-        "id,split,generator,property,kind,fake,real,mask\n\
-         f,test,g,p,partial,fake.png,real.png,\n\
-         r,test,r,none,real,real.png,,\n",
-    )
-    .unwrap();
     let localizers = "  - {kind: constant, name: a/b, params: {value: 0.2}}\n  - {kind: constant, name: a_b, params: {value: 0.7}}\n  - {kind: constant, name: 'x|y', params: {value: 0.5}}\n";
-    manifest_suite(d, localizers);
+    manifest_suite(
+        d,
+        "h",
+        "f,test,g,p,partial,fake.png,real.png,\n\
+         r,test,r,none,real,real.png,,\n",
+        localizers,
+    );
     let (code, err) = code_and_stderr(&harness(d, &["run", "s.yaml", "--out", "runs"]));
     assert_eq!(code, 0, "{err}");
     let run = single_run(&d.join("runs/h"));
