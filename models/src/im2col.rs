@@ -1,19 +1,20 @@
-//! Convolution for evaluation on the CPU as im2col plus one matrix product.
+//! Convolution for evaluation on the CPU as im2col plus one matrix product per image.
 //!
 //! candle 0.11's CPU `conv2d` (its tiled im2col) gathers every patch element by element with
 //! bounds checks and converts the input to NHWC on each call; on the bundled network that took
-//! 70 % of a forward pass (`perf`, docs/benchmarks.md). Here the column matrix is built row by
-//! row: a row is one (input channel, kernel row, kernel column) tap over all output pixels, so
-//! for stride 1 it is a run of contiguous copies from the input, and for stride 2 a strided
-//! gather of one input row. The product `weight (c_out × c_in·k²) · columns (c_in·k² × pixels)`
-//! then lands directly in NCHW, through candle's matmul (the `gemm` crate, multi-threaded).
-//! No backward: training keeps candle's `conv2d`.
+//! 70 % of a forward pass (`perf`, docs/benchmarks.md). Here the column matrix of one image is
+//! built row by row: a row is one (input channel, kernel row, kernel column) tap over all output
+//! pixels, a run of contiguous copies. A strided convolution first splits each input row into
+//! its `stride` phases (every `stride`-th pixel), so its taps are contiguous copies too (a
+//! strided gather per tap cost a third of the bundled forward). One column buffer serves every
+//! image of the batch and is written whole, padding zeros included, so it is neither zeroed
+//! nor faulted in again per image. The product `weight (c_out × c_in·k²) · columns
+//! (c_in·k² × pixels)` goes straight into the NCHW output through the `gemm` crate, with the
+//! same arguments as candle's matmul (so the same values, bit for bit), multi-threaded on
+//! rayon's pool. No backward: training keeps candle's `conv2d`.
 
-use candle_core::backend::BackendStorage;
-use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
-
-use crate::ops::valid_outputs;
 
 /// Geometry of a convolution with a square `kernel`.
 #[derive(Clone, Copy, Debug)]
@@ -22,6 +23,37 @@ struct Im2Col {
     stride: usize,
     padding: usize,
     dilation: usize,
+    method: Method,
+}
+
+/// How [`Im2Col`] computes a convolution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Method {
+    /// [`Method::Direct`] for at most 8 output channels over rows of at least 32 pixels, else
+    /// [`Method::Columns`]. There all 8 channels' accumulators of a block of output columns
+    /// stay in registers and each input load serves them all; with more channels the direct
+    /// loop reloads the input per 8, narrower rows waste part of each 16-column block, and the
+    /// matrix product's cache blocking wins. Measured per layer of the bundled network (one
+    /// thread, batch 8): the 3→8 7×7 stem at 224² took 29 ms per batch as columns and 12 ms
+    /// direct, the 8→8 3×3 at 56² 5.1 and 3.7 ms; but 16→16 at 28² 1.2 and 1.6 ms, 8→16 3×3
+    /// stride 2 at 56² 0.9 and 1.3 ms.
+    Auto,
+    /// im2col and one matrix product per image.
+    #[cfg_attr(not(test), allow(dead_code))] // tests run each method
+    Columns,
+    /// [`Direct`].
+    #[cfg_attr(not(test), allow(dead_code))]
+    Direct,
+}
+
+impl Method {
+    fn direct(self, c_out: usize, ow: usize) -> bool {
+        match self {
+            Method::Auto => c_out <= 8 && ow >= 2 * LANES,
+            Method::Columns => false,
+            Method::Direct => true,
+        }
+    }
 }
 
 impl Im2Col {
@@ -32,73 +64,390 @@ impl Im2Col {
             .checked_sub(span)
             .map(|room| room / self.stride + 1)
     }
-
-    /// Output indices `o` in `[lo, hi)` whose tap at offset `tap = k·dilation` lands inside the
-    /// input.
-    fn valid(&self, tap: usize, input: usize, output: usize) -> (usize, usize) {
-        valid_outputs(tap, self.padding, self.stride, input, output)
-    }
 }
 
-impl CustomOp1 for Im2Col {
-    fn name(&self) -> &'static str {
-        "im2col"
-    }
+/// Output columns computed together by [`Direct::row`]: one 512-bit register of f32.
+const LANES: usize = 16;
 
-    /// `N×C×H×W` → `N × (C·k·k) × (Ho·Wo)`, rows ordered (channel, kernel row, kernel column)
-    /// like a flattened `c_out×c_in×k×k` weight.
-    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let (n, c, h, w) = layout.shape().dims4()?;
-        let CpuStorage::F32(x) = storage else {
-            candle_core::bail!("im2col: f32 input only, got {:?}", storage.dtype());
+/// One image's input, each row split into its `stride` phases (every `stride`-th pixel) and
+/// padded with zeros on both sides, so that the taps of kernel column `kx` for a whole output
+/// row read one contiguous run of a padded phase row, borders included: im2col's rows become
+/// plain copies and [`Direct`] loads whole vectors. (A strided gather per tap cost a third of
+/// the bundled network's forward.)
+struct PhaseRows {
+    conv: Im2Col,
+    channels: usize,
+    h: usize,
+    /// Length of a padded phase row: the runs of all taps for `ow` output columns rounded up
+    /// to whole blocks of [`LANES`].
+    row_len: usize,
+    /// Per kernel column: its phase and where its run starts in a padded phase row.
+    columns: Vec<(usize, usize)>,
+    /// `[channel][phase][input row][row_len]`.
+    rows: Vec<f32>,
+}
+
+impl PhaseRows {
+    /// Splits and pads `input` (`channels × h × w`) for `conv` with `ow` output columns.
+    fn new(
+        conv: Im2Col,
+        input: &[f32],
+        channels: usize,
+        (h, w): (usize, usize),
+        ow: usize,
+    ) -> Self {
+        let (s, d, pad) = (conv.stride, conv.dilation, conv.padding);
+        // Tap kx reads input column (ox + q)·s + r for output column ox, with
+        // kx·d − pad = q·s + r, 0 ≤ r < s: phase r, index ox + q of the phase.
+        let split = |kx: usize| {
+            let offset = (kx * d) as isize - pad as isize;
+            (
+                offset.rem_euclid(s as isize) as usize,
+                offset.div_euclid(s as isize),
+            )
         };
-        if !layout.is_contiguous() {
-            candle_core::bail!("im2col: the input must be contiguous");
-        }
-        let x = &x[layout.start_offset()..layout.start_offset() + n * c * h * w];
-        let (Some(oh), Some(ow)) = (self.output_len(h), self.output_len(w)) else {
-            candle_core::bail!("im2col {self:?}: input {h}×{w} is smaller than the kernel");
-        };
-        let k = self.kernel;
-        let pixels = oh * ow;
-        let mut columns = vec![0f32; n * c * k * k * pixels];
-        // One block of k·k rows per (image, channel): disjoint, so filled in parallel.
-        columns
-            .par_chunks_mut(k * k * pixels)
-            .enumerate()
-            .for_each(|(plane, block)| {
-                let input = &x[plane * h * w..(plane + 1) * h * w];
-                for ky in 0..k {
-                    let (y0, y1) = self.valid(ky * self.dilation, h, oh);
-                    for kx in 0..k {
-                        let (x0, x1) = self.valid(kx * self.dilation, w, ow);
-                        let row = &mut block[(ky * k + kx) * pixels..(ky * k + kx + 1) * pixels];
-                        if x0 >= x1 {
-                            continue;
-                        }
-                        for oy in y0..y1 {
-                            let iy = oy * self.stride + ky * self.dilation - self.padding;
-                            let ix0 = x0 * self.stride + kx * self.dilation - self.padding;
-                            let source = &input[iy * w..(iy + 1) * w];
-                            let target = &mut row[oy * ow + x0..oy * ow + x1];
-                            if self.stride == 1 {
-                                target.copy_from_slice(&source[ix0..ix0 + (x1 - x0)]);
-                            } else {
-                                for (t, s) in target
-                                    .iter_mut()
-                                    .zip(source[ix0..].iter().step_by(self.stride))
-                                {
-                                    *t = *s;
-                                }
-                            }
+        let left = (-split(0).1.min(0)) as usize;
+        let last = split(conv.kernel - 1).1.max(0) as usize;
+        let row_len = left + ow.next_multiple_of(LANES) + last;
+        let columns = (0..conv.kernel)
+            .map(|kx| {
+                let (phase, q) = split(kx);
+                (phase, (left as isize + q) as usize)
+            })
+            .collect();
+        let mut rows = vec![0f32; channels * s * h * row_len];
+        rows.par_chunks_mut(s * h * row_len)
+            .zip(input.par_chunks_exact(h * w))
+            .for_each(|(phases, plane)| {
+                for (y, row) in plane.chunks_exact(w).enumerate() {
+                    for phase in 0..s.min(w) {
+                        let target = &mut phases[(phase * h + y) * row_len..][left..row_len];
+                        for (t, v) in target.iter_mut().zip(row[phase..].iter().step_by(s)) {
+                            *t = *v;
                         }
                     }
                 }
             });
-        Ok((
-            CpuStorage::F32(columns),
-            Shape::from((n, c * k * k, pixels)),
-        ))
+        Self {
+            conv,
+            channels,
+            h,
+            row_len,
+            columns,
+            rows,
+        }
+    }
+
+    /// The input row kernel row `ky` reaches from output row `oy`; `None` outside the input,
+    /// where the taps add only zeros.
+    #[inline(always)]
+    fn input_row(&self, oy: usize, ky: usize) -> Option<usize> {
+        let c = self.conv;
+        (oy * c.stride + ky * c.dilation)
+            .checked_sub(c.padding)
+            .filter(|&iy| iy < self.h)
+    }
+
+    /// Where the run of tap (`ch`, ·, `kx`) on input row `iy` starts: the value for output
+    /// column 0, followed by those of the next columns.
+    #[inline(always)]
+    fn start(&self, ch: usize, iy: usize, kx: usize) -> usize {
+        let (phase, start) = self.columns[kx];
+        ((ch * self.conv.stride + phase) * self.h + iy) * self.row_len + start
+    }
+
+    /// Writes every element of `columns` (`channels·k² × oh·ow`), im2col's matrix: row
+    /// (channel, kernel row, kernel column) holds that tap's input for every output pixel.
+    fn fill_columns(&self, columns: &mut [f32], (oh, ow): (usize, usize)) {
+        let k = self.conv.kernel;
+        // One task per (channel, kernel row): k rows of the column matrix.
+        columns
+            .par_chunks_mut(k * oh * ow)
+            .enumerate()
+            .for_each(|(task, block)| {
+                let (ch, ky) = (task / k, task % k);
+                for (kx, row) in block.chunks_exact_mut(oh * ow).enumerate() {
+                    for (oy, target) in row.chunks_exact_mut(ow).enumerate() {
+                        match self.input_row(oy, ky) {
+                            Some(iy) => {
+                                let start = self.start(ch, iy, kx);
+                                target.copy_from_slice(&self.rows[start..start + ow]);
+                            }
+                            None => target.fill(0.0),
+                        }
+                    }
+                }
+            });
+    }
+}
+
+/// Direct convolution of one image for few output channels over wide rows, where it beats
+/// im2col ([`Method::Auto`]): im2col's column matrix is `c·k²` times the input (the bundled
+/// network's 7×7 stem: 147 rows of 12544 pixels per image, copied, then read by a matrix
+/// product of only 8 rows).
+///
+/// An output row is computed in blocks of [`LANES`] columns: for up to 8 output channels at
+/// once, the accumulators stay in registers while every tap adds `weight · input` (one load
+/// of the input from [`PhaseRows`], a multiply and an add per channel). Each output value is
+/// summed in (channel, kernel row, kernel column) order with a multiply then an add (no fused
+/// multiply-add), whatever the vector width, so results are bit-identical across CPUs;
+/// AVX-512 or AVX2 where the CPU has them.
+struct Direct {
+    input: PhaseRows,
+    oh: usize,
+    ow: usize,
+    /// Use AVX-512 or AVX2 where the CPU has them (tests compare with the portable loop).
+    simd: bool,
+}
+
+impl Direct {
+    /// The convolution with `weight` (`c_out × channels·k²`) into `out` (`c_out × oh × ow`).
+    fn run(&self, weight: &[f32], out: &mut [f32]) {
+        let k = self.input.conv.kernel;
+        let taps = self.input.channels * k * k;
+        let c_out = weight.len() / taps;
+        // Weights tap-major, so a tap's weights for the channels of a block are adjacent.
+        let mut by_tap = vec![0f32; weight.len()];
+        for (co, row) in weight.chunks_exact(taps).enumerate() {
+            for (tap, &v) in row.iter().enumerate() {
+                by_tap[tap * c_out + co] = v;
+            }
+        }
+        // One task per output row, written as [row][channel][column], then reordered.
+        let mut rows = vec![0f32; self.oh * c_out * self.ow];
+        rows.par_chunks_mut(c_out * self.ow)
+            .enumerate()
+            .for_each(|(oy, out)| self.row(&by_tap, c_out, oy, out));
+        for (co, plane) in out.chunks_exact_mut(self.oh * self.ow).enumerate() {
+            for (oy, target) in plane.chunks_exact_mut(self.ow).enumerate() {
+                target.copy_from_slice(&rows[(oy * c_out + co) * self.ow..][..self.ow]);
+            }
+        }
+    }
+
+    /// Output row `oy` of every channel into `out` (`c_out × ow`).
+    fn row(&self, by_tap: &[f32], c_out: usize, oy: usize, out: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if self.simd {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU supports AVX-512F, checked just above.
+                return unsafe { self.row_avx512(by_tap, c_out, oy, out) };
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU supports AVX2, checked just above.
+                return unsafe { self.row_avx2(by_tap, c_out, oy, out) };
+            }
+        }
+        self.row_portable(by_tap, c_out, oy, out)
+    }
+
+    /// [`Direct::row_portable`] compiled for AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn row_avx2(&self, by_tap: &[f32], c_out: usize, oy: usize, out: &mut [f32]) {
+        self.row_portable(by_tap, c_out, oy, out)
+    }
+
+    #[inline(always)]
+    fn row_portable(&self, by_tap: &[f32], c_out: usize, oy: usize, out: &mut [f32]) {
+        let mut co = 0;
+        while co < c_out {
+            // Four channels of LANES accumulators fill half of AVX2's registers.
+            co += match c_out - co {
+                4.. => self.block::<4>(by_tap, c_out, co, oy, out),
+                2.. => self.block::<2>(by_tap, c_out, co, oy, out),
+                _ => self.block::<1>(by_tap, c_out, co, oy, out),
+            };
+        }
+    }
+
+    /// [`Direct::row`] in AVX-512 registers: compilers keep 256-bit vectors by default, and the
+    /// 8 × 16 accumulators of [`Direct::block`] would not fit in AVX2's 16 registers.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    fn row_avx512(&self, by_tap: &[f32], c_out: usize, oy: usize, out: &mut [f32]) {
+        let mut co = 0;
+        while co < c_out {
+            co += match c_out - co {
+                8.. => self.block_avx512::<8>(by_tap, c_out, co, oy, out),
+                4.. => self.block_avx512::<4>(by_tap, c_out, co, oy, out),
+                2.. => self.block_avx512::<2>(by_tap, c_out, co, oy, out),
+                _ => self.block_avx512::<1>(by_tap, c_out, co, oy, out),
+            };
+        }
+    }
+
+    /// [`Direct::block`] with AVX-512 intrinsics: the same products and sums in the same order.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    fn block_avx512<const CO: usize>(
+        &self,
+        by_tap: &[f32],
+        c_out: usize,
+        co: usize,
+        oy: usize,
+        out: &mut [f32],
+    ) -> usize {
+        use std::arch::x86_64::*;
+        for x0 in (0..self.ow).step_by(LANES) {
+            let mut acc = [_mm512_setzero_ps(); CO];
+            self.for_each_tap(oy, x0, |tap, input| {
+                // SAFETY: `input` holds LANES floats; unaligned loads are allowed.
+                let v = unsafe { _mm512_loadu_ps(input.as_ptr()) };
+                let weights = &by_tap[tap * c_out + co..][..CO];
+                for (acc, &weight) in acc.iter_mut().zip(weights) {
+                    *acc = _mm512_add_ps(*acc, _mm512_mul_ps(_mm512_set1_ps(weight), v));
+                }
+            });
+            let width = LANES.min(self.ow - x0);
+            for (c, acc) in acc.iter().enumerate() {
+                let mut lanes = [0f32; LANES];
+                // SAFETY: `lanes` holds LANES floats.
+                unsafe { _mm512_storeu_ps(lanes.as_mut_ptr(), *acc) };
+                out[(co + c) * self.ow + x0..][..width].copy_from_slice(&lanes[..width]);
+            }
+        }
+        CO
+    }
+
+    /// Calls `add(tap, input)` for every tap that reaches the input from output row `oy`, in
+    /// (channel, kernel row, kernel column) order: `tap` indexes the flattened kernel, `input`
+    /// is the LANES input values it multiplies for output columns `x0..x0 + LANES`.
+    #[inline(always)]
+    fn for_each_tap(&self, oy: usize, x0: usize, mut add: impl FnMut(usize, &[f32; LANES])) {
+        let input = &self.input;
+        let k = input.conv.kernel;
+        for ch in 0..input.channels {
+            for ky in 0..k {
+                let Some(iy) = input.input_row(oy, ky) else {
+                    continue;
+                };
+                for kx in 0..k {
+                    let at = input.start(ch, iy, kx) + x0;
+                    let values = input.rows[at..at + LANES].try_into().expect("LANES values");
+                    add((ch * k + ky) * k + kx, values);
+                }
+            }
+        }
+    }
+
+    /// Channels `co..co + CO` of output row `oy`, LANES columns at a time; returns CO.
+    #[inline(always)]
+    fn block<const CO: usize>(
+        &self,
+        by_tap: &[f32],
+        c_out: usize,
+        co: usize,
+        oy: usize,
+        out: &mut [f32],
+    ) -> usize {
+        for x0 in (0..self.ow).step_by(LANES) {
+            let mut acc = [[0f32; LANES]; CO];
+            self.for_each_tap(oy, x0, |tap, input| {
+                let weights = &by_tap[tap * c_out + co..][..CO];
+                for (acc, &weight) in acc.iter_mut().zip(weights) {
+                    for (a, &v) in acc.iter_mut().zip(input) {
+                        *a += weight * v;
+                    }
+                }
+            });
+            let width = LANES.min(self.ow - x0);
+            for (c, acc) in acc.iter().enumerate() {
+                out[(co + c) * self.ow + x0..][..width].copy_from_slice(&acc[..width]);
+            }
+        }
+        CO
+    }
+}
+
+impl CustomOp2 for Im2Col {
+    fn name(&self) -> &'static str {
+        "im2col-conv"
+    }
+
+    /// `x` (`N×C×H×W`) convolved with `weight` (`c_out × C·k·k`, a flattened `c_out×C×k×k`
+    /// weight) → `N × c_out × Ho × Wo`.
+    fn cpu_fwd(
+        &self,
+        x: &CpuStorage,
+        x_layout: &Layout,
+        weight: &CpuStorage,
+        w_layout: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (n, c, h, w) = x_layout.shape().dims4()?;
+        let (c_out, taps) = w_layout.shape().dims2()?;
+        let (CpuStorage::F32(x), CpuStorage::F32(weight)) = (x, weight) else {
+            candle_core::bail!("im2col: f32 tensors only");
+        };
+        let (Some((xa, xb)), Some((wa, wb))) =
+            (x_layout.contiguous_offsets(), w_layout.contiguous_offsets())
+        else {
+            candle_core::bail!("im2col: the input and the weight must be contiguous");
+        };
+        let (x, weight) = (&x[xa..xb], &weight[wa..wb]);
+        let k = self.kernel;
+        if taps != c * k * k {
+            candle_core::bail!("im2col {self:?}: weight of {taps} taps for {c} channels");
+        }
+        let (Some(oh), Some(ow)) = (self.output_len(h), self.output_len(w)) else {
+            candle_core::bail!("im2col {self:?}: input {h}×{w} is smaller than the kernel");
+        };
+        let pixels = oh * ow;
+        let images = x.chunks_exact(c * h * w);
+        let phase_rows = |input| PhaseRows::new(*self, input, c, (h, w), ow);
+        if self.method.direct(c_out, ow) {
+            let mut out = vec![0f32; n * c_out * pixels];
+            for (input, out) in images.zip(out.chunks_exact_mut(c_out * pixels)) {
+                let direct = Direct {
+                    input: phase_rows(input),
+                    oh,
+                    ow,
+                    simd: true,
+                };
+                direct.run(weight, out);
+            }
+            return Ok((CpuStorage::F32(out), Shape::from((n, c_out, oh, ow))));
+        }
+        let parallelism = match rayon::current_num_threads() {
+            1 => gemm::Parallelism::None,
+            threads => gemm::Parallelism::Rayon(threads),
+        };
+        // One column matrix for every image: written whole each time, never zeroed again.
+        let mut columns = vec![0f32; taps * pixels];
+        let mut out: Vec<f32> = Vec::with_capacity(n * c_out * pixels);
+        for (image, input) in images.enumerate() {
+            phase_rows(input).fill_columns(&mut columns, (oh, ow));
+            // SAFETY: `out` has room for n images of `c_out × pixels`; this call writes the
+            // whole block of `image` (row-major, `read_dst` false: the destination is written,
+            // never read), `weight` holds `c_out × taps` and `columns` `taps × pixels` floats.
+            // The arguments are candle's for a row-major matmul.
+            unsafe {
+                gemm::gemm(
+                    c_out,
+                    pixels,
+                    taps,
+                    out.as_mut_ptr().add(image * c_out * pixels),
+                    1,
+                    pixels as isize,
+                    false,
+                    weight.as_ptr(),
+                    1,
+                    taps as isize,
+                    columns.as_ptr(),
+                    1,
+                    pixels as isize,
+                    0.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    parallelism,
+                );
+            }
+        }
+        // SAFETY: every image's block was written above.
+        unsafe { out.set_len(n * c_out * pixels) };
+        Ok((CpuStorage::F32(out), Shape::from((n, c_out, oh, ow))))
     }
 }
 
@@ -111,42 +460,36 @@ pub fn conv2d(
     stride: usize,
     dilation: usize,
 ) -> Result<Tensor> {
-    let (n, _, h, w) = x.dims4()?;
+    conv2d_by(x, weight, (padding, stride, dilation), Method::Auto)
+}
+
+/// [`conv2d`] by `method`.
+fn conv2d_by(
+    x: &Tensor,
+    weight: &Tensor,
+    (padding, stride, dilation): (usize, usize, usize),
+    method: Method,
+) -> Result<Tensor> {
+    let (_, _, h, w) = x.dims4()?;
     let (c_out, c_in, kh, kw) = weight.dims4()?;
     let geometry = Im2Col {
         kernel: kh,
         stride,
         padding,
         dilation,
+        method,
     };
     let fits = x.device().is_cpu()
         && x.dtype() == candle_core::DType::F32
+        && weight.dtype() == candle_core::DType::F32
         && kh == kw
         && stride > 0
         && dilation > 0;
-    let (Some(oh), Some(ow), true) = (geometry.output_len(h), geometry.output_len(w), fits) else {
+    if !fits || geometry.output_len(h).is_none() || geometry.output_len(w).is_none() {
         return x.conv2d(weight, padding, stride, dilation, 1);
-    };
-    // A few images at a time: their column matrix stays under COLUMN_BUDGET floats, so it is
-    // reused from the allocator's heap (larger blocks are fresh pages from the kernel on every
-    // call: page faults cost as much as the copying) and stays closer to the caches.
-    const COLUMN_BUDGET: usize = 1 << 22;
-    let per_image = c_in * kh * kw * oh * ow;
-    let chunk = (COLUMN_BUDGET / per_image.max(1)).clamp(1, n.max(1));
-    let weight = weight.reshape((c_out, c_in * kh * kw))?;
-    let x = x.contiguous()?;
-    let outputs = (0..n)
-        .step_by(chunk)
-        .map(|start| {
-            let images = x.narrow(0, start, chunk.min(n - start))?;
-            weight.broadcast_matmul(&images.apply_op1_no_bwd(&geometry)?)
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let out = match outputs.len() {
-        1 => outputs.into_iter().next().expect("one chunk"),
-        _ => Tensor::cat(&outputs, 0)?,
-    };
-    out.reshape((n, c_out, oh, ow))
+    }
+    let weight = weight.reshape((c_out, c_in * kh * kw))?.contiguous()?;
+    x.contiguous()?.apply_op2_no_bwd(&weight, &geometry)
 }
 
 #[cfg(test)]
@@ -155,36 +498,74 @@ mod tests {
     use crate::test_util::{max_abs_diff, seeded};
 
     #[test]
-    fn equals_candles_conv2d_for_every_geometry() {
+    fn both_methods_equal_candles_conv2d_for_every_geometry() {
         let mut seed = 0;
         for kernel in [1, 2, 3, 5, 7] {
             for stride in [1, 2, 3] {
                 for dilation in [1, 2, 3] {
                     for padding in [0, 1, 3, 6] {
-                        for (h, w) in [(9, 9), (13, 7), (4, 17)] {
+                        // The last is wider than two blocks of LANES output columns at stride 1.
+                        for (h, w) in [(9, 9), (13, 7), (4, 17), (5, 40)] {
                             seed += 1;
-                            let geometry = Im2Col {
-                                kernel,
-                                stride,
-                                padding,
-                                dilation,
-                            };
-                            if geometry.output_len(h.min(w)).is_none() {
+                            let span = dilation * (kernel - 1) + 1;
+                            if h.min(w) + 2 * padding < span {
                                 continue; // kernel larger than the padded input: candle panics
                             }
                             let x = seeded(&[2, 3, h, w], seed, -1.0, 1.0);
-                            let weight = seeded(&[4, 3, kernel, kernel], seed + 1000, -1.0, 1.0);
+                            // 13 output channels: the direct method's blocks of 8, 4 and 1.
+                            let weight = seeded(&[13, 3, kernel, kernel], seed + 1000, -1.0, 1.0);
                             let expected = x.conv2d(&weight, padding, stride, dilation, 1).unwrap();
-                            let got = conv2d(&x, &weight, padding, stride, dilation).unwrap();
-                            let case =
-                                format!("k{kernel} s{stride} d{dilation} p{padding} {h}×{w}");
-                            assert_eq!(expected.dims(), got.dims(), "{case}");
-                            let diff = max_abs_diff(&expected, &got);
-                            assert!(diff < 1e-5, "{case}: {diff}");
+                            for method in [Method::Columns, Method::Direct] {
+                                let got =
+                                    conv2d_by(&x, &weight, (padding, stride, dilation), method)
+                                        .unwrap();
+                                let case = format!(
+                                    "{method:?} k{kernel} s{stride} d{dilation} p{padding} {h}×{w}"
+                                );
+                                assert_eq!(expected.dims(), got.dims(), "{case}");
+                                let diff = max_abs_diff(&expected, &got);
+                                assert!(diff < 1e-5, "{case}: {diff}");
+                            }
                         }
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn direct_vector_and_portable_loops_agree_bit_for_bit() {
+        // The bundled network's stem: 3→8, 7×7, stride 2, padding 3 (and 8→5 at stride 1).
+        for (c_in, c_out, kernel, stride, padding, size) in
+            [(3, 8, 7, 2, 3, 40), (8, 5, 3, 1, 1, 37)]
+        {
+            let conv = Im2Col {
+                kernel,
+                stride,
+                padding,
+                dilation: 1,
+                method: Method::Direct,
+            };
+            let x = seeded(&[c_in, size, size], 7, -1.0, 1.0)
+                .flatten_all()
+                .unwrap();
+            let weight = seeded(&[c_out, c_in * kernel * kernel], 8, -1.0, 1.0);
+            let (x, weight) = (x.to_vec1::<f32>().unwrap(), weight.flatten_all().unwrap());
+            let weight = weight.to_vec1::<f32>().unwrap();
+            let o = conv.output_len(size).unwrap();
+            let mut direct = Direct {
+                input: PhaseRows::new(conv, &x, c_in, (size, size), o),
+                oh: o,
+                ow: o,
+                simd: true,
+            };
+            let mut vector = vec![0f32; c_out * o * o];
+            direct.run(&weight, &mut vector);
+            direct.simd = false;
+            let mut portable = vec![1f32; c_out * o * o];
+            direct.run(&weight, &mut portable);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&vector), bits(&portable), "{c_in}→{c_out} k{kernel}");
         }
     }
 }

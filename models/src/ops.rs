@@ -156,20 +156,44 @@ impl MaxPool {
 }
 
 impl MaxPool {
-    /// The forward pass over contiguous `N·C` planes of `h × w`, one plane per task; values
-    /// are compared as f64 (exact for f32) by [`MaxPool::argmax`], shared with the backward.
+    /// The forward pass over contiguous `N·C` planes of `h × w`, one plane per task. The
+    /// window's maximum is taken along rows, then down columns (max is exact, so the values are
+    /// [`MaxPool::argmax`]'s, which the backward uses): the element-by-element window scan cost
+    /// 15 % of the bundled network's forward. A NaN in a window gives NaN, as in PyTorch.
     fn pool_planes<T>(&self, input: &[T], h: usize, w: usize) -> Vec<T>
     where
-        T: Copy + Default + Send + Sync + Into<f64>,
+        T: Copy + Default + PartialOrd + Send + Sync,
     {
-        let plane_out = self.output_size(h) * self.output_size(w);
-        let mut out = vec![T::default(); input.len() / (h * w) * plane_out];
-        out.par_chunks_mut(plane_out)
+        let (oh, ow) = (self.output_size(h), self.output_size(w));
+        // Keeps `a` unless `b` is larger or NaN; a NaN `a` stays (no `b` is larger).
+        #[allow(clippy::eq_op)] // `b != b` is the NaN test for any float type
+        let max = |a: T, b: T| if b > a || b != b { b } else { a };
+        let windows = |output: usize, input: usize| {
+            (0..output).map(move |o| {
+                let first = (o * self.stride).saturating_sub(self.padding);
+                let end = (o * self.stride + self.kernel - self.padding).min(input);
+                first..end
+            })
+        };
+        let mut out = vec![T::default(); input.len() / (h * w) * oh * ow];
+        out.par_chunks_mut(oh * ow)
             .zip(input.par_chunks_exact(h * w))
             .for_each(|(out, plane)| {
-                let best = self.argmax(|i| plane[i].into(), h, w);
-                for (o, i) in out.iter_mut().zip(best) {
-                    *o = plane[i];
+                // Each input row's maxima over the windows' columns.
+                let mut rows = vec![T::default(); h * ow];
+                for (row, maxima) in plane.chunks_exact(w).zip(rows.chunks_exact_mut(ow)) {
+                    for (m, cols) in maxima.iter_mut().zip(windows(ow, w)) {
+                        let cols = &row[cols];
+                        *m = cols[1..].iter().fold(cols[0], |a, &b| max(a, b));
+                    }
+                }
+                for (target, ys) in out.chunks_exact_mut(ow).zip(windows(oh, h)) {
+                    target.copy_from_slice(&rows[ys.start * ow..][..ow]);
+                    for y in ys.start + 1..ys.end {
+                        for (t, &v) in target.iter_mut().zip(&rows[y * ow..][..ow]) {
+                            *t = max(*t, v);
+                        }
+                    }
                 }
             });
         out
