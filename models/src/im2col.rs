@@ -188,16 +188,42 @@ impl PhaseRows {
 ///
 /// An output row is computed in blocks of [`LANES`] columns: for up to 8 output channels at
 /// once, the accumulators stay in registers while every tap adds `weight · input` (one load
-/// of the input from [`PhaseRows`], a multiply and an add per channel). Each output value is
-/// summed in (channel, kernel row, kernel column) order with a multiply then an add (no fused
-/// multiply-add), whatever the vector width, so results are bit-identical across CPUs;
-/// AVX-512 or AVX2 where the CPU has them.
+/// of the input from [`PhaseRows`], one fused multiply-add per channel). Each output value is
+/// summed in (channel, kernel row, kernel column) order with fused multiply-adds, whatever the
+/// vector width, so AVX-512 and AVX2 give the same bits; only CPUs without FMA (before 2013)
+/// multiply, then add, and differ in the last bits.
 struct Direct {
     input: PhaseRows,
     oh: usize,
     ow: usize,
-    /// Use AVX-512 or AVX2 where the CPU has them (tests compare with the portable loop).
-    simd: bool,
+    isa: Isa,
+}
+
+/// The instruction sets [`Direct`] has a loop for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Isa {
+    Avx512,
+    Avx2Fma,
+    /// No fused multiply-add: a multiply, then an add.
+    Baseline,
+}
+
+impl Isa {
+    /// The best the CPU has.
+    fn detect() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                return Isa::Avx512;
+            }
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                return Isa::Avx2Fma;
+            }
+        }
+        Isa::Baseline
+    }
 }
 
 impl Direct {
@@ -227,36 +253,41 @@ impl Direct {
 
     /// Output row `oy` of every channel into `out` (`c_out × ow`).
     fn row(&self, by_tap: &[f32], c_out: usize, oy: usize, out: &mut [f32]) {
-        #[cfg(target_arch = "x86_64")]
-        if self.simd {
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                // SAFETY: the CPU supports AVX-512F, checked just above.
-                return unsafe { self.row_avx512(by_tap, c_out, oy, out) };
-            }
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY: the CPU supports AVX2, checked just above.
-                return unsafe { self.row_avx2(by_tap, c_out, oy, out) };
-            }
+        match self.isa {
+            // SAFETY: Isa::detect found AVX-512F (tests only choose what it found).
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => unsafe { self.row_avx512(by_tap, c_out, oy, out) },
+            // SAFETY: Isa::detect found AVX2 and FMA.
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2Fma => unsafe { self.row_avx2(by_tap, c_out, oy, out) },
+            _ => self.row_portable::<false>(by_tap, c_out, oy, out),
         }
-        self.row_portable(by_tap, c_out, oy, out)
     }
 
-    /// [`Direct::row_portable`] compiled for AVX2.
+    /// [`Direct::row_portable`] compiled for AVX2 with fused multiply-adds.
     #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     fn row_avx2(&self, by_tap: &[f32], c_out: usize, oy: usize, out: &mut [f32]) {
-        self.row_portable(by_tap, c_out, oy, out)
+        self.row_portable::<true>(by_tap, c_out, oy, out)
     }
 
+    /// `FUSED`: `f32::mul_add`, one instruction where the CPU has FMA (a slow library call
+    /// where it has not), else a multiply and an add.
     #[inline(always)]
-    fn row_portable(&self, by_tap: &[f32], c_out: usize, oy: usize, out: &mut [f32]) {
+    fn row_portable<const FUSED: bool>(
+        &self,
+        by_tap: &[f32],
+        c_out: usize,
+        oy: usize,
+        out: &mut [f32],
+    ) {
         let mut co = 0;
         while co < c_out {
             // Four channels of LANES accumulators fill half of AVX2's registers.
             co += match c_out - co {
-                4.. => self.block::<4>(by_tap, c_out, co, oy, out),
-                2.. => self.block::<2>(by_tap, c_out, co, oy, out),
-                _ => self.block::<1>(by_tap, c_out, co, oy, out),
+                4.. => self.block::<4, FUSED>(by_tap, c_out, co, oy, out),
+                2.. => self.block::<2, FUSED>(by_tap, c_out, co, oy, out),
+                _ => self.block::<1, FUSED>(by_tap, c_out, co, oy, out),
             };
         }
     }
@@ -296,7 +327,7 @@ impl Direct {
                 let v = unsafe { _mm512_loadu_ps(input.as_ptr()) };
                 let weights = &by_tap[tap * c_out + co..][..CO];
                 for (acc, &weight) in acc.iter_mut().zip(weights) {
-                    *acc = _mm512_add_ps(*acc, _mm512_mul_ps(_mm512_set1_ps(weight), v));
+                    *acc = _mm512_fmadd_ps(_mm512_set1_ps(weight), v, *acc);
                 }
             });
             let width = LANES.min(self.ow - x0);
@@ -333,7 +364,7 @@ impl Direct {
 
     /// Channels `co..co + CO` of output row `oy`, LANES columns at a time; returns CO.
     #[inline(always)]
-    fn block<const CO: usize>(
+    fn block<const CO: usize, const FUSED: bool>(
         &self,
         by_tap: &[f32],
         c_out: usize,
@@ -347,7 +378,10 @@ impl Direct {
                 let weights = &by_tap[tap * c_out + co..][..CO];
                 for (acc, &weight) in acc.iter_mut().zip(weights) {
                     for (a, &v) in acc.iter_mut().zip(input) {
-                        *a += weight * v;
+                        *a = match FUSED {
+                            true => weight.mul_add(v, *a),
+                            false => *a + weight * v,
+                        };
                     }
                 }
             });
@@ -402,7 +436,7 @@ impl CustomOp2 for Im2Col {
                     input: phase_rows(input),
                     oh,
                     ow,
-                    simd: true,
+                    isa: Isa::detect(),
                 };
                 direct.run(weight, out);
             }
@@ -534,8 +568,8 @@ mod tests {
     }
 
     #[test]
-    fn direct_vector_and_portable_loops_agree_bit_for_bit() {
-        // The bundled network's stem: 3→8, 7×7, stride 2, padding 3 (and 8→5 at stride 1).
+    fn direct_loops_give_the_bits_of_scalar_fused_multiply_adds_on_every_isa() {
+        // The bundled network's stem (3→8, 7×7, stride 2, padding 3) and 8→5 at stride 1.
         for (c_in, c_out, kernel, stride, padding, size) in
             [(3, 8, 7, 2, 3, 40), (8, 5, 3, 1, 1, 37)]
         {
@@ -546,26 +580,62 @@ mod tests {
                 dilation: 1,
                 method: Method::Direct,
             };
-            let x = seeded(&[c_in, size, size], 7, -1.0, 1.0)
-                .flatten_all()
-                .unwrap();
-            let weight = seeded(&[c_out, c_in * kernel * kernel], 8, -1.0, 1.0);
-            let (x, weight) = (x.to_vec1::<f32>().unwrap(), weight.flatten_all().unwrap());
-            let weight = weight.to_vec1::<f32>().unwrap();
-            let o = conv.output_len(size).unwrap();
-            let mut direct = Direct {
-                input: PhaseRows::new(conv, &x, c_in, (size, size), o),
-                oh: o,
-                ow: o,
-                simd: true,
+            let values = |shape: &[usize], seed| {
+                let t = seeded(shape, seed, -1.0, 1.0).flatten_all().unwrap();
+                t.to_vec1::<f32>().unwrap()
             };
-            let mut vector = vec![0f32; c_out * o * o];
-            direct.run(&weight, &mut vector);
-            direct.simd = false;
-            let mut portable = vec![1f32; c_out * o * o];
-            direct.run(&weight, &mut portable);
+            let x = values(&[c_in, size, size], 7);
+            let weight = values(&[c_out, c_in * kernel * kernel], 8);
+            let o = conv.output_len(size).unwrap();
+            // One fused multiply-add per tap inside the input, in (channel, row, column) order.
+            let mut expected = vec![0f32; c_out * o * o];
+            for (i, e) in expected.iter_mut().enumerate() {
+                let (co, oy, ox) = (i / (o * o), i / o % o, i % o);
+                for tap in 0..c_in * kernel * kernel {
+                    let (ch, ky, kx) =
+                        (tap / (kernel * kernel), tap / kernel % kernel, tap % kernel);
+                    let iy = (oy * stride + ky)
+                        .checked_sub(padding)
+                        .filter(|&y| y < size);
+                    let ix = (ox * stride + kx)
+                        .checked_sub(padding)
+                        .filter(|&x| x < size);
+                    if let (Some(iy), Some(ix)) = (iy, ix) {
+                        let w = weight[co * c_in * kernel * kernel + tap];
+                        *e = w.mul_add(x[(ch * size + iy) * size + ix], *e);
+                    }
+                }
+            }
             let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(&vector), bits(&portable), "{c_in}→{c_out} k{kernel}");
+            let mut isas = vec![Isa::Baseline];
+            #[cfg(target_arch = "x86_64")]
+            {
+                if std::arch::is_x86_feature_detected!("avx512f") {
+                    isas.push(Isa::Avx512);
+                }
+                if std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+                {
+                    isas.push(Isa::Avx2Fma);
+                }
+            }
+            for isa in isas {
+                let direct = Direct {
+                    input: PhaseRows::new(conv, &x, c_in, (size, size), o),
+                    oh: o,
+                    ow: o,
+                    isa,
+                };
+                let mut got = vec![1f32; c_out * o * o];
+                direct.run(&weight, &mut got);
+                let case = format!("{isa:?} {c_in}→{c_out} k{kernel}");
+                if isa == Isa::Baseline {
+                    let diff = got.iter().zip(&expected).map(|(a, b)| (a - b).abs());
+                    assert!(diff.fold(0f32, f32::max) < 1e-5, "{case}");
+                } else {
+                    assert_eq!(bits(&got), bits(&expected), "{case}");
+                }
+            }
         }
     }
 }
