@@ -6,6 +6,7 @@
 //! periodic pattern in the image derivatives that camera images do not have; the statistic is in
 //! `periodicity.rs`, this file turns it into a map in [0,1] and an image-level score.
 
+use rayon::prelude::*;
 use crate::periodicity::Periodicity;
 use crate::window_sum::Window;
 use crate::{InputSize, Localizer, LocalizerError, LocalizerInput, Map, Prediction};
@@ -42,7 +43,8 @@ impl Default for ResamplingParams {
 }
 
 /// Resampling-trace detector: native-size input (resizing would destroy the traces), one map
-/// and a score per image, deterministic and single-threaded.
+/// and a score per image, deterministic. Each image is computed on one thread; a batch runs
+/// its images in parallel on rayon's pool (the same maps on any thread count).
 #[derive(Clone, Debug, Default)]
 pub struct Resampling {
     params: ResamplingParams,
@@ -146,13 +148,19 @@ impl Localizer for Resampling {
         InputSize::Native
     }
 
+    /// Batches keep both cores busy: one image at a time ran on one core.
+    fn max_batch(&self) -> usize {
+        64
+    }
+
     fn localize(
         &mut self,
         batch: &[LocalizerInput<'_>],
     ) -> Result<Vec<Prediction>, LocalizerError> {
+        let detector = &*self;
         batch
-            .iter()
-            .map(|input| self.predict(input.id, input.image))
+            .par_iter()
+            .map(|input| detector.predict(input.id, input.image))
             .collect()
     }
 }

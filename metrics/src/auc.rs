@@ -9,30 +9,48 @@
 use crate::error::{check_pair, check_same_len, check_threshold, check_values, MetricError};
 use crate::Map;
 
-/// Tie-aware AUC of `pairs` = (score, is_positive); `None` when only one class is present.
+/// Tie-aware AUC of `keys`, each a score's [`ordered_bits`] times 2 plus 1 for a positive;
+/// `None` when only one class is present.
 ///
-/// Sorts `pairs` in place. Scores must be finite. The numerator is kept as an exact integer
-/// count of doubled pair wins, so the only rounding is the final division.
-fn tie_aware_auc(pairs: &mut [(f64, bool)]) -> Option<f64> {
-    // +0.0 and -0.0 must tie; total_cmp orders them, so normalise the sign of zero first.
-    for p in pairs.iter_mut() {
-        p.0 += 0.0;
-    }
-    pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+/// Sorts `keys` in place: plain integers sort faster than (score, label) pairs compared by
+/// `total_cmp` (criterion `pixel_auc` at 224×224: 557 → 395 µs; a radix sort, `radsort`, took
+/// 643 µs). The numerator is kept as an exact integer count of doubled
+/// pair wins, so the only rounding is the final division.
+fn tie_aware_auc<K: Copy + Ord + Into<u128>>(keys: &mut [K]) -> Option<f64> {
+    keys.sort_unstable();
+    let score = |k: &K| (*k).into() >> 1;
     let (mut negatives_below, mut doubled_wins) = (0u64, 0u128);
-    for group in pairs.chunk_by(|a, b| a.0 == b.0) {
-        let pos = group.iter().filter(|p| p.1).count() as u64;
+    for group in keys.chunk_by(|a, b| score(a) == score(b)) {
+        let pos = group.iter().filter(|k| (**k).into() & 1 == 1).count() as u64;
         let neg = group.len() as u64 - pos;
         // Each positive beats every lower negative (2 half-wins) and ties with equal ones (1).
         doubled_wins += u128::from(pos) * u128::from(2 * negatives_below + neg);
         negatives_below += neg;
     }
-    let positives = pairs.len() as u64 - negatives_below;
+    let positives = keys.len() as u64 - negatives_below;
     if positives == 0 || negatives_below == 0 {
         return None;
     }
     Some(doubled_wins as f64 / (2.0 * positives as f64 * negatives_below as f64))
 }
+
+/// Bits of a finite float whose unsigned order is the float's order, with −0 and +0 equal (they
+/// must tie): positives get the sign bit set, negatives have every bit flipped.
+macro_rules! ordered_bits {
+    ($name:ident, $float:ty, $bits:ty) => {
+        fn $name(x: $float) -> $bits {
+            let bits = (x + 0.0).to_bits();
+            let sign = 1 << (<$bits>::BITS - 1);
+            if bits & sign == 0 {
+                bits | sign
+            } else {
+                !bits
+            }
+        }
+    };
+}
+ordered_bits!(ordered_bits_f32, f32, u32);
+ordered_bits!(ordered_bits_f64, f64, u64);
 
 /// Pixel AUC: tie-aware ROC AUC of the `pred` values as scores for the pixels labelled
 /// `gt > gt_threshold`. `None` when the binarised GT has a single class (all or no pixel
@@ -47,13 +65,13 @@ pub fn pixel_auc(pred: &Map, gt: &Map, gt_threshold: f32) -> Result<Option<f64>,
 
 /// [`pixel_auc`] on maps already checked for equal size and finite values.
 pub(crate) fn pixel_auc_checked(pred: &Map, gt: &Map, gt_threshold: f32) -> Option<f64> {
-    let mut pairs: Vec<(f64, bool)> = pred
+    let mut keys: Vec<u64> = pred
         .as_raw()
         .iter()
         .zip(gt.as_raw())
-        .map(|(&p, &g)| (f64::from(p), g > gt_threshold))
+        .map(|(&p, &g)| u64::from(ordered_bits_f32(p)) << 1 | u64::from(g > gt_threshold))
         .collect();
-    tie_aware_auc(&mut pairs)
+    tie_aware_auc(&mut keys)
 }
 
 /// Image-level tie-aware ROC AUC of fake `scores` against the labels `is_fake`; equals
@@ -63,12 +81,12 @@ pub(crate) fn pixel_auc_checked(pred: &Map, gt: &Map, gt_threshold: f32) -> Opti
 pub fn roc_auc(scores: &[f64], is_fake: &[bool]) -> Result<Option<f64>, MetricError> {
     check_same_len("scores", scores.len(), "is_fake", is_fake.len())?;
     check_values(scores, "scores")?;
-    let mut pairs: Vec<(f64, bool)> = scores
+    let mut keys: Vec<u128> = scores
         .iter()
-        .copied()
-        .zip(is_fake.iter().copied())
+        .zip(is_fake)
+        .map(|(&s, &fake)| u128::from(ordered_bits_f64(s)) << 1 | u128::from(fake))
         .collect();
-    Ok(tie_aware_auc(&mut pairs))
+    Ok(tie_aware_auc(&mut keys))
 }
 
 #[cfg(test)]
@@ -97,6 +115,18 @@ mod tests {
         )
         .unwrap();
         assert_eq!(auc, Some(5.0 / 6.0));
+    }
+
+    #[test]
+    fn ordered_bits_follow_the_floats_order() {
+        let floats = [f32::NEG_INFINITY, -3.5, -1e-30, -0.0, 0.0, 1e-30, 0.25, 7.0, f32::INFINITY];
+        for pair in floats.windows(2) {
+            let (a, b) = (ordered_bits_f32(pair[0]), ordered_bits_f32(pair[1]));
+            let expected = pair[0].partial_cmp(&pair[1]).unwrap();
+            assert_eq!(a.cmp(&b), expected, "{pair:?}");
+            let (a, b) = (ordered_bits_f64(pair[0].into()), ordered_bits_f64(pair[1].into()));
+            assert_eq!(a.cmp(&b), expected, "{pair:?} as f64");
+        }
     }
 
     #[test]

@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use rayon::prelude::*;
+
 use super::plots::{
     self, BarGroup, LevelPanel, PointCi, QualitativeRow, Rendered, Series, ValueAxis,
 };
@@ -52,27 +54,46 @@ fn plot_err(what: &str) -> impl FnOnce(plots::PlotError) -> FigureError + '_ {
 const CATEGORIES_PER_CHART: usize = 12;
 
 /// Renders and writes every figure; returns them for embedding in the HTML report, and what
-/// could not be drawn (one line each).
+/// could not be drawn (one line each). The kinds of figure are drawn in parallel (rendering and
+/// PNG encoding were the report's time), and listed in this fixed order.
 pub fn write_figures(dir: &Path, suite: &Suite, results: &Results) -> (Vec<Figure>, Vec<String>) {
-    let mut figures = Vec::new();
-    let mut failures = Vec::new();
-    for (what, outcome) in [
-        ("γ curves", gamma_curves(dir, suite, results, &mut figures)),
-        ("FPR curves", fpr_curves(dir, suite, results, &mut figures)),
+    type Draw<'a> = Box<dyn Fn(&mut Vec<Figure>) -> Result<(), FigureError> + Send + Sync + 'a>;
+    let kinds: Vec<(&str, Draw)> = vec![
+        (
+            "γ curves",
+            Box::new(|f| gamma_curves(dir, suite, results, f)),
+        ),
+        (
+            "FPR curves",
+            Box::new(|f| fpr_curves(dir, suite, results, f)),
+        ),
         (
             "disorganization",
-            disorganization(dir, suite, results, &mut figures),
+            Box::new(|f| disorganization(dir, suite, results, f)),
         ),
-        ("categories", categories(dir, suite, results, &mut figures)),
+        (
+            "categories",
+            Box::new(|f| categories(dir, suite, results, f)),
+        ),
         (
             "cross-generator",
-            cross_generator(dir, suite, results, &mut figures),
+            Box::new(|f| cross_generator(dir, suite, results, f)),
         ),
-        ("qualitative", qualitative(dir, &mut figures)),
-    ] {
-        if let Err(e) = outcome {
-            failures.push(format!("{what}: {e}"));
-        }
+        ("qualitative", Box::new(|f| qualitative(dir, f))),
+    ];
+    let drawn: Vec<(Vec<Figure>, Option<String>)> = kinds
+        .par_iter()
+        .map(|(what, draw)| {
+            let mut figures = Vec::new();
+            let failure = draw(&mut figures).err().map(|e| format!("{what}: {e}"));
+            (figures, failure)
+        })
+        .collect();
+    let mut figures = Vec::new();
+    let mut failures = Vec::new();
+    for (drawn, failure) in drawn {
+        figures.extend(drawn);
+        failures.extend(failure);
     }
     (figures, failures)
 }
@@ -438,8 +459,15 @@ fn qualitative(dir: &Path, figures: &mut Vec<Figure>) -> Result<(), FigureError>
     let Some(index) = read_index(dir) else {
         return Ok(());
     };
-    for condition in &index.conditions {
-        for localizer in &index.localizers {
+    let panels: Vec<_> = index
+        .conditions
+        .iter()
+        .flat_map(|condition| index.localizers.iter().map(move |l| (condition, l)))
+        .collect();
+    // Each panel is read and rendered on its own thread; written in order.
+    let rendered: Vec<Option<Result<Rendered, FigureError>>> = panels
+        .par_iter()
+        .map(|(condition, localizer)| {
             let rows: Vec<QualitativeRow> = index
                 .images
                 .iter()
@@ -455,19 +483,23 @@ fn qualitative(dir: &Path, figures: &mut Vec<Figure>) -> Result<(), FigureError>
                 })
                 .collect();
             if rows.is_empty() {
-                continue;
+                return None;
             }
             let title = format!("{} — {}", localizer.name, condition);
-            let rendered =
-                plots::qualitative_panel(&title, &rows).map_err(plot_err("qualitative"))?;
-            save(
-                dir,
-                &format!("qualitative_{}_{}", localizer.stem, condition),
-                format!("Predictions of {} ({})", localizer.name, condition),
-                rendered,
-                figures,
-            )?;
-        }
+            Some(plots::qualitative_panel(&title, &rows).map_err(plot_err("qualitative")))
+        })
+        .collect();
+    for ((condition, localizer), rendered) in panels.iter().zip(rendered) {
+        let Some(rendered) = rendered else {
+            continue;
+        };
+        save(
+            dir,
+            &format!("qualitative_{}_{}", localizer.stem, condition),
+            format!("Predictions of {} ({})", localizer.name, condition),
+            rendered?,
+            figures,
+        )?;
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use metrics::{Bootstrap, Summary};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub mod gate;
@@ -18,7 +19,7 @@ pub use metric::Metric;
 pub use rows::{dataset_fingerprint, done_keys, resume_rows, to_jsonl, ResumeRows, Row, RowLog};
 pub use timing::Timing;
 
-use crate::config::{Condition, Suite};
+use crate::config::{Condition, LocalizerConfig, Suite};
 use crate::data::Kind;
 
 /// Version of the `results.json` layout; bumped on incompatible changes.
@@ -233,77 +234,18 @@ pub fn sort_rows(suite: &Suite, rows: &mut [Row]) {
 /// Builds `results.json` from canonically sorted rows.
 pub fn build(record: RunRecord<'_>, rows: &[Row]) -> Results {
     let suite = record.suite;
-    let mut aggregates = Vec::new();
-    let mut gamma = Vec::new();
-    for loc in &suite.localizers {
-        let clean: Vec<&Row> = rows
-            .iter()
-            .filter(|r| r.localizer == loc.name && r.condition == Condition::CLEAN)
-            .collect();
-        for condition in &suite.conditions {
-            let these: Vec<&Row> = rows
-                .iter()
-                .filter(|r| r.localizer == loc.name && r.condition == condition.key)
-                .collect();
-            let push =
-                |category: &str, metric: Metric, summary: Summary, out: &mut Vec<Aggregate>| {
-                    out.push(Aggregate {
-                        localizer: loc.name.clone(),
-                        condition: condition.key.clone(),
-                        test: condition.test.clone(),
-                        level: condition.level,
-                        category: category.to_string(),
-                        metric,
-                        summary,
-                    })
-                };
-            // Segmentation metrics over fake images, overall and per category.
-            let mut categories: BTreeMap<String, Vec<&Row>> = BTreeMap::new();
-            for row in these
-                .iter()
-                .filter(|r| r.kind != Kind::Real && r.error.is_none())
-            {
-                categories.entry(ALL.to_string()).or_default().push(row);
-                categories
-                    .entry(format!("{}/*", row.generator))
-                    .or_default()
-                    .push(row);
-                categories
-                    .entry(format!("{}/{}", row.generator, row.property))
-                    .or_default()
-                    .push(row);
-            }
-            for (category, group) in &categories {
-                for metric in Metric::SEGMENTATION {
-                    let values: Vec<f64> = group.iter().filter_map(|r| r.metric(metric)).collect();
-                    if values.is_empty() {
-                        continue;
-                    }
-                    let b = bootstrap(suite, &[&loc.name, &condition.key, category, metric.name()]);
-                    if let Ok(s) = b.summarize(&values) {
-                        push(category, metric, s, &mut aggregates);
-                    }
-                }
-            }
-            // Image-level metrics from the fake scores.
-            let scored: Vec<(f64, bool)> = these
-                .iter()
-                .filter_map(|r| r.score.map(|s| (s, r.kind != Kind::Real)))
-                .collect();
-            for metric in Metric::IMAGE {
-                let Some(images) = image_set(metric, &scored) else {
-                    continue;
-                };
-                let b = bootstrap(suite, &[&loc.name, &condition.key, ALL, metric.name()]);
-                if let Ok(s) = b.statistic(images.len(), |idx| image_metric(metric, &images, idx)) {
-                    push(ALL, metric, s, &mut aggregates);
-                }
-            }
-            if !condition.is_clean() {
-                gamma.extend(gammas(suite, &loc.name, condition, &clean, &these));
-            }
-        }
-    }
+    // One cell per (localizer, condition), computed in parallel: each bootstrap is seeded from
+    // its own labels, so the results do not depend on the order or the thread count.
+    let cells: Vec<(&LocalizerConfig, &Condition)> = suite
+        .localizers
+        .iter()
+        .flat_map(|loc| suite.conditions.iter().map(move |c| (loc, c)))
+        .collect();
+    let (aggregates, gamma): (Vec<Vec<Aggregate>>, Vec<Vec<Gamma>>) = cells
+        .par_iter()
+        .map(|(loc, condition)| cell(suite, rows, loc, condition))
+        .unzip();
+    let (aggregates, gamma) = (aggregates.concat(), gamma.concat());
     let comparisons = compare_localizers(suite, rows);
     let failures = rows
         .iter()
@@ -351,6 +293,84 @@ pub fn build(record: RunRecord<'_>, rows: &[Row]) -> Results {
         shard: record.shard,
         merged_from: record.merged_from,
     }
+}
+
+/// The aggregates and γ of one localizer under one condition.
+fn cell(
+    suite: &Suite,
+    rows: &[Row],
+    loc: &LocalizerConfig,
+    condition: &Condition,
+) -> (Vec<Aggregate>, Vec<Gamma>) {
+    let mut aggregates = Vec::new();
+    let these: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.localizer == loc.name && r.condition == condition.key)
+        .collect();
+    let push = |category: &str, metric: Metric, summary: Summary, out: &mut Vec<Aggregate>| {
+        out.push(Aggregate {
+            localizer: loc.name.clone(),
+            condition: condition.key.clone(),
+            test: condition.test.clone(),
+            level: condition.level,
+            category: category.to_string(),
+            metric,
+            summary,
+        })
+    };
+    // Segmentation metrics over fake images, overall and per category.
+    let mut categories: BTreeMap<String, Vec<&Row>> = BTreeMap::new();
+    for row in these
+        .iter()
+        .filter(|r| r.kind != Kind::Real && r.error.is_none())
+    {
+        categories.entry(ALL.to_string()).or_default().push(row);
+        categories
+            .entry(format!("{}/*", row.generator))
+            .or_default()
+            .push(row);
+        categories
+            .entry(format!("{}/{}", row.generator, row.property))
+            .or_default()
+            .push(row);
+    }
+    for (category, group) in &categories {
+        for metric in Metric::SEGMENTATION {
+            let values: Vec<f64> = group.iter().filter_map(|r| r.metric(metric)).collect();
+            if values.is_empty() {
+                continue;
+            }
+            let b = bootstrap(suite, &[&loc.name, &condition.key, category, metric.name()]);
+            if let Ok(s) = b.summarize(&values) {
+                push(category, metric, s, &mut aggregates);
+            }
+        }
+    }
+    // Image-level metrics from the fake scores.
+    let scored: Vec<(f64, bool)> = these
+        .iter()
+        .filter_map(|r| r.score.map(|s| (s, r.kind != Kind::Real)))
+        .collect();
+    for metric in Metric::IMAGE {
+        let Some(images) = image_set(metric, &scored) else {
+            continue;
+        };
+        let b = bootstrap(suite, &[&loc.name, &condition.key, ALL, metric.name()]);
+        if let Ok(s) = b.statistic(images.len(), |idx| image_metric(metric, &images, idx)) {
+            push(ALL, metric, s, &mut aggregates);
+        }
+    }
+    let gamma = match condition.is_clean() {
+        true => Vec::new(),
+        false => {
+            let clean: Vec<&Row> = rows
+                .iter()
+                .filter(|r| r.localizer == loc.name && r.condition == Condition::CLEAN)
+                .collect();
+            gammas(suite, &loc.name, condition, &clean, &these)
+        }
+    };
+    (aggregates, gamma)
 }
 
 /// The fake score at and above which an image is called fake (ACC and FPR).
@@ -466,50 +486,62 @@ fn compare_localizers(suite: &Suite, rows: &[Row]) -> Vec<Comparison> {
             .insert(row.id.as_str(), row);
     }
     let empty = BTreeMap::new();
-    let mut out = Vec::new();
-    for (j, loc) in suite.localizers.iter().enumerate() {
-        for reference in &suite.localizers[..j] {
-            for condition in &suite.conditions {
-                let mine = by_key
-                    .get(&(loc.name.as_str(), condition.key.as_str()))
-                    .unwrap_or(&empty);
-                let theirs = by_key
-                    .get(&(reference.name.as_str(), condition.key.as_str()))
-                    .unwrap_or(&empty);
-                for metric in Metric::SEGMENTATION {
-                    let (a, b): (Vec<f64>, Vec<f64>) = mine
-                        .iter()
-                        .filter_map(|(id, r)| {
-                            Some((r.metric(metric)?, theirs.get(id)?.metric(metric)?))
-                        })
-                        .unzip();
-                    if a.is_empty() {
-                        continue;
-                    }
-                    let bootstrap = bootstrap(
-                        suite,
-                        &[
-                            "compare",
-                            &loc.name,
-                            &reference.name,
-                            &condition.key,
-                            metric.name(),
-                        ],
-                    );
-                    if let Ok(summary) = bootstrap.paired_difference(&a, &b) {
-                        out.push(Comparison {
-                            localizer: loc.name.clone(),
-                            reference: reference.name.clone(),
-                            condition: condition.key.clone(),
-                            metric,
-                            summary,
-                        });
-                    }
+    // Every (later, earlier, condition) in the suite's order, bootstrapped in parallel (each
+    // seeded from its own labels).
+    let pairs: Vec<(&LocalizerConfig, &LocalizerConfig, &Condition)> = suite
+        .localizers
+        .iter()
+        .enumerate()
+        .flat_map(|(j, loc)| {
+            suite.localizers[..j].iter().flat_map(move |reference| {
+                suite.conditions.iter().map(move |c| (loc, reference, c))
+            })
+        })
+        .collect();
+    let compared: Vec<Vec<Comparison>> = pairs
+        .par_iter()
+        .map(|(loc, reference, condition)| {
+            let mine = by_key
+                .get(&(loc.name.as_str(), condition.key.as_str()))
+                .unwrap_or(&empty);
+            let theirs = by_key
+                .get(&(reference.name.as_str(), condition.key.as_str()))
+                .unwrap_or(&empty);
+            let mut out = Vec::new();
+            for metric in Metric::SEGMENTATION {
+                let (a, b): (Vec<f64>, Vec<f64>) = mine
+                    .iter()
+                    .filter_map(|(id, r)| {
+                        Some((r.metric(metric)?, theirs.get(id)?.metric(metric)?))
+                    })
+                    .unzip();
+                if a.is_empty() {
+                    continue;
+                }
+                let bootstrap = bootstrap(
+                    suite,
+                    &[
+                        "compare",
+                        &loc.name,
+                        &reference.name,
+                        &condition.key,
+                        metric.name(),
+                    ],
+                );
+                if let Ok(summary) = bootstrap.paired_difference(&a, &b) {
+                    out.push(Comparison {
+                        localizer: loc.name.clone(),
+                        reference: reference.name.clone(),
+                        condition: condition.key.clone(),
+                        metric,
+                        summary,
+                    });
                 }
             }
-        }
-    }
-    out
+            out
+        })
+        .collect();
+    compared.concat()
 }
 
 #[cfg(test)]
