@@ -178,12 +178,13 @@ fn logistic(t: f32) -> f32 {
     1.0 / (1.0 + (-t).exp())
 }
 
-/// Nearest-rank `q`-quantile of non-empty `values` (finite).
+/// Nearest-rank `q`-quantile of non-empty `values` (finite): the value of that rank, found by
+/// selection (sorting the whole map took a third of the detector's time).
 fn quantile(values: &[f32], q: f32) -> f32 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f32::total_cmp);
-    let rank = (q * sorted.len() as f32).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
+    let mut values = values.to_vec();
+    let rank = (q * values.len() as f32).ceil() as usize;
+    let index = rank.clamp(1, values.len()) - 1;
+    *values.select_nth_unstable_by(index, f32::total_cmp).1
 }
 
 #[cfg(test)]
