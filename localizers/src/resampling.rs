@@ -6,11 +6,11 @@
 //! periodic pattern in the image derivatives that camera images do not have; the statistic is in
 //! `periodicity.rs`, this file turns it into a map in [0,1] and an image-level score.
 
-use rayon::prelude::*;
 use crate::periodicity::Periodicity;
 use crate::window_sum::Window;
 use crate::{InputSize, Localizer, LocalizerError, LocalizerInput, Map, Prediction};
 use image::RgbImage;
+use rayon::prelude::*;
 
 /// Parameters of [`Resampling`]; see `docs/localizers.md` for how they were chosen.
 #[derive(Clone, Copy, Debug, PartialEq)]

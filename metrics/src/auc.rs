@@ -119,12 +119,25 @@ mod tests {
 
     #[test]
     fn ordered_bits_follow_the_floats_order() {
-        let floats = [f32::NEG_INFINITY, -3.5, -1e-30, -0.0, 0.0, 1e-30, 0.25, 7.0, f32::INFINITY];
+        let floats = [
+            f32::NEG_INFINITY,
+            -3.5,
+            -1e-30,
+            -0.0,
+            0.0,
+            1e-30,
+            0.25,
+            7.0,
+            f32::INFINITY,
+        ];
         for pair in floats.windows(2) {
             let (a, b) = (ordered_bits_f32(pair[0]), ordered_bits_f32(pair[1]));
             let expected = pair[0].partial_cmp(&pair[1]).unwrap();
             assert_eq!(a.cmp(&b), expected, "{pair:?}");
-            let (a, b) = (ordered_bits_f64(pair[0].into()), ordered_bits_f64(pair[1].into()));
+            let (a, b) = (
+                ordered_bits_f64(pair[0].into()),
+                ordered_bits_f64(pair[1].into()),
+            );
             assert_eq!(a.cmp(&b), expected, "{pair:?} as f64");
         }
     }
