@@ -199,6 +199,22 @@ struct Direct {
     isa: Isa,
 }
 
+/// One output row being computed: its index, and the weights tap-major (`by_tap[tap · c_out +
+/// channel]`, so a tap's weights for the channels of a block are adjacent).
+struct OutputRow<'a> {
+    oy: usize,
+    by_tap: &'a [f32],
+    c_out: usize,
+}
+
+impl OutputRow<'_> {
+    /// The weights of `tap` for channels `co..co + n`.
+    #[inline(always)]
+    fn weights(&self, tap: usize, co: usize, n: usize) -> &[f32] {
+        &self.by_tap[tap * self.c_out + co..][..n]
+    }
+}
+
 /// The instruction sets [`Direct`] has a loop for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Isa {
@@ -243,7 +259,14 @@ impl Direct {
         let mut rows = vec![0f32; self.oh * c_out * self.ow];
         rows.par_chunks_mut(c_out * self.ow)
             .enumerate()
-            .for_each(|(oy, out)| self.row(&by_tap, c_out, oy, out));
+            .for_each(|(oy, out)| {
+                let row = OutputRow {
+                    oy,
+                    by_tap: &by_tap,
+                    c_out,
+                };
+                self.row(&row, out)
+            });
         for (co, plane) in out.chunks_exact_mut(self.oh * self.ow).enumerate() {
             for (oy, target) in plane.chunks_exact_mut(self.ow).enumerate() {
                 target.copy_from_slice(&rows[(oy * c_out + co) * self.ow..][..self.ow]);
@@ -252,42 +275,36 @@ impl Direct {
     }
 
     /// Output row `oy` of every channel into `out` (`c_out × ow`).
-    fn row(&self, by_tap: &[f32], c_out: usize, oy: usize, out: &mut [f32]) {
+    fn row(&self, row: &OutputRow, out: &mut [f32]) {
         match self.isa {
             // SAFETY: Isa::detect found AVX-512F (tests only choose what it found).
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => unsafe { self.row_avx512(by_tap, c_out, oy, out) },
+            Isa::Avx512 => unsafe { self.row_avx512(row, out) },
             // SAFETY: Isa::detect found AVX2 and FMA.
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2Fma => unsafe { self.row_avx2(by_tap, c_out, oy, out) },
-            _ => self.row_portable::<false>(by_tap, c_out, oy, out),
+            Isa::Avx2Fma => unsafe { self.row_avx2(row, out) },
+            _ => self.row_portable::<false>(row, out),
         }
     }
 
     /// [`Direct::row_portable`] compiled for AVX2 with fused multiply-adds.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    fn row_avx2(&self, by_tap: &[f32], c_out: usize, oy: usize, out: &mut [f32]) {
-        self.row_portable::<true>(by_tap, c_out, oy, out)
+    fn row_avx2(&self, row: &OutputRow, out: &mut [f32]) {
+        self.row_portable::<true>(row, out)
     }
 
     /// `FUSED`: `f32::mul_add`, one instruction where the CPU has FMA (a slow library call
     /// where it has not), else a multiply and an add.
     #[inline(always)]
-    fn row_portable<const FUSED: bool>(
-        &self,
-        by_tap: &[f32],
-        c_out: usize,
-        oy: usize,
-        out: &mut [f32],
-    ) {
+    fn row_portable<const FUSED: bool>(&self, row: &OutputRow, out: &mut [f32]) {
         let mut co = 0;
-        while co < c_out {
+        while co < row.c_out {
             // Four channels of LANES accumulators fill half of AVX2's registers.
-            co += match c_out - co {
-                4.. => self.block::<4, FUSED>(by_tap, c_out, co, oy, out),
-                2.. => self.block::<2, FUSED>(by_tap, c_out, co, oy, out),
-                _ => self.block::<1, FUSED>(by_tap, c_out, co, oy, out),
+            co += match row.c_out - co {
+                4.. => self.block::<4, FUSED>(row, co, out),
+                2.. => self.block::<2, FUSED>(row, co, out),
+                _ => self.block::<1, FUSED>(row, co, out),
             };
         }
     }
@@ -296,14 +313,14 @@ impl Direct {
     /// 8 × 16 accumulators of [`Direct::block`] would not fit in AVX2's 16 registers.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f")]
-    fn row_avx512(&self, by_tap: &[f32], c_out: usize, oy: usize, out: &mut [f32]) {
+    fn row_avx512(&self, row: &OutputRow, out: &mut [f32]) {
         let mut co = 0;
-        while co < c_out {
-            co += match c_out - co {
-                8.. => self.block_avx512::<8>(by_tap, c_out, co, oy, out),
-                4.. => self.block_avx512::<4>(by_tap, c_out, co, oy, out),
-                2.. => self.block_avx512::<2>(by_tap, c_out, co, oy, out),
-                _ => self.block_avx512::<1>(by_tap, c_out, co, oy, out),
+        while co < row.c_out {
+            co += match row.c_out - co {
+                8.. => self.block_avx512::<8>(row, co, out),
+                4.. => self.block_avx512::<4>(row, co, out),
+                2.. => self.block_avx512::<2>(row, co, out),
+                _ => self.block_avx512::<1>(row, co, out),
             };
         }
     }
@@ -311,34 +328,41 @@ impl Direct {
     /// [`Direct::block`] with AVX-512 intrinsics: the same products and sums in the same order.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f")]
-    fn block_avx512<const CO: usize>(
-        &self,
-        by_tap: &[f32],
-        c_out: usize,
-        co: usize,
-        oy: usize,
-        out: &mut [f32],
-    ) -> usize {
+    fn block_avx512<const CO: usize>(&self, row: &OutputRow, co: usize, out: &mut [f32]) -> usize {
         use std::arch::x86_64::*;
         for x0 in (0..self.ow).step_by(LANES) {
             let mut acc = [_mm512_setzero_ps(); CO];
-            self.for_each_tap(oy, x0, |tap, input| {
+            self.for_each_tap(row.oy, x0, |tap, input| {
                 // SAFETY: `input` holds LANES floats; unaligned loads are allowed.
                 let v = unsafe { _mm512_loadu_ps(input.as_ptr()) };
-                let weights = &by_tap[tap * c_out + co..][..CO];
-                for (acc, &weight) in acc.iter_mut().zip(weights) {
+                for (acc, &weight) in acc.iter_mut().zip(row.weights(tap, co, CO)) {
                     *acc = _mm512_fmadd_ps(_mm512_set1_ps(weight), v, *acc);
                 }
             });
-            let width = LANES.min(self.ow - x0);
-            for (c, acc) in acc.iter().enumerate() {
-                let mut lanes = [0f32; LANES];
+            let mut lanes = [[0f32; LANES]; CO];
+            for (lanes, acc) in lanes.iter_mut().zip(acc) {
                 // SAFETY: `lanes` holds LANES floats.
-                unsafe { _mm512_storeu_ps(lanes.as_mut_ptr(), *acc) };
-                out[(co + c) * self.ow + x0..][..width].copy_from_slice(&lanes[..width]);
+                unsafe { _mm512_storeu_ps(lanes.as_mut_ptr(), acc) };
             }
+            self.store(&lanes, co, x0, out);
         }
         CO
+    }
+
+    /// Writes the accumulators of channels `co..` for output columns `x0..x0 + LANES` (those
+    /// that exist) into `out` (`c_out × ow`).
+    #[inline(always)]
+    fn store<const CO: usize>(
+        &self,
+        acc: &[[f32; LANES]; CO],
+        co: usize,
+        x0: usize,
+        out: &mut [f32],
+    ) {
+        let width = LANES.min(self.ow - x0);
+        for (c, acc) in acc.iter().enumerate() {
+            out[(co + c) * self.ow + x0..][..width].copy_from_slice(&acc[..width]);
+        }
     }
 
     /// Calls `add(tap, input)` for every tap that reaches the input from output row `oy`, in
@@ -366,17 +390,14 @@ impl Direct {
     #[inline(always)]
     fn block<const CO: usize, const FUSED: bool>(
         &self,
-        by_tap: &[f32],
-        c_out: usize,
+        row: &OutputRow,
         co: usize,
-        oy: usize,
         out: &mut [f32],
     ) -> usize {
         for x0 in (0..self.ow).step_by(LANES) {
             let mut acc = [[0f32; LANES]; CO];
-            self.for_each_tap(oy, x0, |tap, input| {
-                let weights = &by_tap[tap * c_out + co..][..CO];
-                for (acc, &weight) in acc.iter_mut().zip(weights) {
+            self.for_each_tap(row.oy, x0, |tap, input| {
+                for (acc, &weight) in acc.iter_mut().zip(row.weights(tap, co, CO)) {
                     for (a, &v) in acc.iter_mut().zip(input) {
                         *a = match FUSED {
                             true => weight.mul_add(v, *a),
@@ -385,10 +406,7 @@ impl Direct {
                     }
                 }
             });
-            let width = LANES.min(self.ow - x0);
-            for (c, acc) in acc.iter().enumerate() {
-                out[(co + c) * self.ow + x0..][..width].copy_from_slice(&acc[..width]);
-            }
+            self.store(&acc, co, x0, out);
         }
         CO
     }
