@@ -190,8 +190,15 @@ fn grad_input<T: WithDType>(conv: &Depthwise, d: &Dims, grad: &[T], weight: &[T]
                 let wk = kernel[k];
                 let g_row = &g[oy * d.ow + cols.start..oy * d.ow + cols.end];
                 let gx_row = &mut grad_x[iy * d.w + ix_lo..];
-                for (j, &go) in g_row.iter().enumerate() {
-                    gx_row[j * conv.stride] += wk * go;
+                // As in `forward`: contiguous at stride 1, so it vectorises; same sums.
+                if conv.stride == 1 {
+                    for (gx, &go) in gx_row[..g_row.len()].iter_mut().zip(g_row) {
+                        *gx += wk * go;
+                    }
+                } else {
+                    for (gx, &go) in gx_row.iter_mut().step_by(conv.stride).zip(g_row) {
+                        *gx += wk * go;
+                    }
                 }
             });
         });
