@@ -34,8 +34,8 @@ enum Method {
     /// stay in registers and each input load serves them all; with more channels the direct
     /// loop reloads the input per 8, narrower rows waste part of each 16-column block, and the
     /// matrix product's cache blocking wins. Measured per layer of the bundled network (one
-    /// thread, batch 8): the 3→8 7×7 stem at 224² took 29 ms per batch as columns and 12 ms
-    /// direct, the 8→8 3×3 at 56² 5.1 and 3.7 ms; but 16→16 at 28² 1.2 and 1.6 ms, 8→16 3×3
+    /// thread, batch 8): the 3→8 7×7 stem at 224² took 29 ms per batch as columns and 10.5 ms
+    /// direct, the 8→8 3×3 at 56² 5.1 and 3.6 ms; but 16→16 at 28² 1.2 and 1.6 ms, 8→16 3×3
     /// stride 2 at 56² 0.9 and 1.3 ms.
     Auto,
     /// im2col and one matrix product per image.
@@ -78,6 +78,9 @@ struct PhaseRows {
     conv: Im2Col,
     channels: usize,
     h: usize,
+    w: usize,
+    /// Zeros before each phase row's first value.
+    left: usize,
     /// Length of a padded phase row: the runs of all taps for `ow` output columns rounded up
     /// to whole blocks of [`LANES`].
     row_len: usize,
@@ -88,14 +91,10 @@ struct PhaseRows {
 }
 
 impl PhaseRows {
-    /// Splits and pads `input` (`channels × h × w`) for `conv` with `ow` output columns.
-    fn new(
-        conv: Im2Col,
-        input: &[f32],
-        channels: usize,
-        (h, w): (usize, usize),
-        ow: usize,
-    ) -> Self {
+    /// Room for the split and padded rows of `channels × h × w` images for `conv` with `ow`
+    /// output columns: zeros until [`PhaseRows::load`] writes an image. One buffer serves every
+    /// image of a batch: each load writes the same places, so the padding stays zero.
+    fn new(conv: Im2Col, channels: usize, (h, w): (usize, usize), ow: usize) -> Self {
         let (s, d, pad) = (conv.stride, conv.dilation, conv.padding);
         // Tap kx reads input column (ox + q)·s + r for output column ox, with
         // kx·d − pad = q·s + r, 0 ≤ r < s: phase r, index ox + q of the phase.
@@ -115,8 +114,24 @@ impl PhaseRows {
                 (phase, (left as isize + q) as usize)
             })
             .collect();
-        let mut rows = vec![0f32; channels * s * h * row_len];
-        rows.par_chunks_mut(s * h * row_len)
+        Self {
+            conv,
+            channels,
+            h,
+            w,
+            left,
+            row_len,
+            columns,
+            rows: vec![0f32; channels * s * h * row_len],
+        }
+    }
+
+    /// Splits and pads one image (`channels × h × w`).
+    fn load(&mut self, input: &[f32]) {
+        let (s, h, w) = (self.conv.stride, self.h, self.w);
+        let (left, row_len) = (self.left, self.row_len);
+        self.rows
+            .par_chunks_mut(s * h * row_len)
             .zip(input.par_chunks_exact(h * w))
             .for_each(|(phases, plane)| {
                 for (y, row) in plane.chunks_exact(w).enumerate() {
@@ -128,14 +143,6 @@ impl PhaseRows {
                     }
                 }
             });
-        Self {
-            conv,
-            channels,
-            h,
-            row_len,
-            columns,
-            rows,
-        }
     }
 
     /// The input row kernel row `ky` reaches from output row `oy`; `None` outside the input,
@@ -197,10 +204,13 @@ struct Direct {
     oh: usize,
     ow: usize,
     isa: Isa,
+    /// The weights tap-major (`by_tap[tap · c_out + channel]`), so a tap's weights for the
+    /// channels of a block are adjacent.
+    by_tap: Vec<f32>,
+    c_out: usize,
 }
 
-/// One output row being computed: its index, and the weights tap-major (`by_tap[tap · c_out +
-/// channel]`, so a tap's weights for the channels of a block are adjacent).
+/// One output row being computed: its index, and [`Direct`]'s tap-major weights.
 struct OutputRow<'a> {
     oy: usize,
     by_tap: &'a [f32],
@@ -243,18 +253,31 @@ impl Isa {
 }
 
 impl Direct {
-    /// The convolution with `weight` (`c_out × channels·k²`) into `out` (`c_out × oh × ow`).
-    fn run(&self, weight: &[f32], out: &mut [f32]) {
-        let k = self.input.conv.kernel;
-        let taps = self.input.channels * k * k;
+    /// The convolution with `weight` (`c_out × channels·k²`) of the images `input` is given
+    /// ([`PhaseRows::load`]), with `oh × ow` outputs, on `isa`.
+    fn new(input: PhaseRows, weight: &[f32], (oh, ow): (usize, usize), isa: Isa) -> Self {
+        let k = input.conv.kernel;
+        let taps = input.channels * k * k;
         let c_out = weight.len() / taps;
-        // Weights tap-major, so a tap's weights for the channels of a block are adjacent.
         let mut by_tap = vec![0f32; weight.len()];
         for (co, row) in weight.chunks_exact(taps).enumerate() {
             for (tap, &v) in row.iter().enumerate() {
                 by_tap[tap * c_out + co] = v;
             }
         }
+        Self {
+            input,
+            oh,
+            ow,
+            isa,
+            by_tap,
+            c_out,
+        }
+    }
+
+    /// The loaded image's output into `out` (`c_out × oh × ow`).
+    fn run(&self, out: &mut [f32]) {
+        let c_out = self.c_out;
         // One task per output row, written as [row][channel][column], then reordered.
         let mut rows = vec![0f32; self.oh * c_out * self.ow];
         rows.par_chunks_mut(c_out * self.ow)
@@ -262,7 +285,7 @@ impl Direct {
             .for_each(|(oy, out)| {
                 let row = OutputRow {
                     oy,
-                    by_tap: &by_tap,
+                    by_tap: &self.by_tap,
                     c_out,
                 };
                 self.row(&row, out)
@@ -446,17 +469,13 @@ impl CustomOp2 for Im2Col {
         };
         let pixels = oh * ow;
         let images = x.chunks_exact(c * h * w);
-        let phase_rows = |input| PhaseRows::new(*self, input, c, (h, w), ow);
+        let mut phase_rows = PhaseRows::new(*self, c, (h, w), ow);
         if self.method.direct(c_out, ow) {
+            let mut direct = Direct::new(phase_rows, weight, (oh, ow), Isa::detect());
             let mut out = vec![0f32; n * c_out * pixels];
             for (input, out) in images.zip(out.chunks_exact_mut(c_out * pixels)) {
-                let direct = Direct {
-                    input: phase_rows(input),
-                    oh,
-                    ow,
-                    isa: Isa::detect(),
-                };
-                direct.run(weight, out);
+                direct.input.load(input);
+                direct.run(out);
             }
             return Ok((CpuStorage::F32(out), Shape::from((n, c_out, oh, ow))));
         }
@@ -464,11 +483,13 @@ impl CustomOp2 for Im2Col {
             1 => gemm::Parallelism::None,
             threads => gemm::Parallelism::Rayon(threads),
         };
-        // One column matrix for every image: written whole each time, never zeroed again.
+        // One column matrix for every image (like the phase rows): written whole each time,
+        // never zeroed again.
         let mut columns = vec![0f32; taps * pixels];
         let mut out: Vec<f32> = Vec::with_capacity(n * c_out * pixels);
         for (image, input) in images.enumerate() {
-            phase_rows(input).fill_columns(&mut columns, (oh, ow));
+            phase_rows.load(input);
+            phase_rows.fill_columns(&mut columns, (oh, ow));
             // SAFETY: `out` has room for n images of `c_out × pixels`; this call writes the
             // whole block of `image` (row-major, `read_dst` false: the destination is written,
             // never read), `weight` holds `c_out × taps` and `columns` `taps × pixels` floats.
@@ -638,14 +659,11 @@ mod tests {
                 }
             }
             for isa in isas {
-                let direct = Direct {
-                    input: PhaseRows::new(conv, &x, c_in, (size, size), o),
-                    oh: o,
-                    ow: o,
-                    isa,
-                };
+                let mut input = PhaseRows::new(conv, c_in, (size, size), o);
+                input.load(&x);
+                let direct = Direct::new(input, &weight, (o, o), isa);
                 let mut got = vec![1f32; c_out * o * o];
-                direct.run(&weight, &mut got);
+                direct.run(&mut got);
                 let case = format!("{isa:?} {c_in}→{c_out} k{kernel}");
                 if isa == Isa::Baseline {
                     let diff = got.iter().zip(&expected).map(|(a, b)| (a - b).abs());
