@@ -119,7 +119,7 @@ impl MaxPool {
 
     /// For each output element, the flat index (within its `H×W` plane) of the input maximum;
     /// the first maximum in row-major window order wins, as in PyTorch.
-    fn argmax(&self, value: impl Fn(usize) -> f64, h: usize, w: usize) -> Vec<usize> {
+    fn argmax(&self, plane: &[f64], h: usize, w: usize) -> Vec<usize> {
         let (oh, ow) = (self.output_size(h), self.output_size(w));
         let mut best = Vec::with_capacity(oh * ow);
         for oy in 0..oh {
@@ -140,7 +140,7 @@ impl MaxPool {
                         if x >= w {
                             continue;
                         }
-                        let v = value(y * w + x);
+                        let v = plane[y * w + x];
                         // NaN propagates like in PyTorch.
                         if arg == usize::MAX || v > max || v.is_nan() {
                             arg = y * w + x;
@@ -156,9 +156,7 @@ impl MaxPool {
         }
         best
     }
-}
 
-impl MaxPool {
     /// The forward pass over contiguous `N·C` planes of `h × w`, one plane per task. The
     /// window's maximum is taken along rows, then down columns (max is exact, so the values are
     /// [`MaxPool::argmax`]'s, which the backward uses): the element-by-element window scan cost
@@ -242,7 +240,7 @@ impl CustomOp1 for MaxPool {
         for (p, plane) in input.chunks_exact(h * w).enumerate() {
             let g_in = &mut grad[p * h * w..(p + 1) * h * w];
             let g_out = &grad_out[p * plane_out..(p + 1) * plane_out];
-            for (o, i) in self.argmax(|i| plane[i], h, w).into_iter().enumerate() {
+            for (o, i) in self.argmax(plane, h, w).into_iter().enumerate() {
                 g_in[i] += g_out[o];
             }
         }
@@ -337,4 +335,51 @@ pub fn pointwise_conv(x: &Tensor, weight: &Tensor) -> Result<Tensor> {
         .reshape((o, c))?
         .broadcast_matmul(&x.reshape((n, c, h * w))?)?
         .reshape((n, o, h, w))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The separable forward gives, for every window, the value at the backward's argmax (the
+    /// element-by-element scan), and NaN wherever a window holds a NaN.
+    #[test]
+    fn max_pool_forward_equals_the_window_scan_and_keeps_nan() {
+        for (pool, h, w) in [
+            (MaxPool::RESNET_STEM, 9, 12),
+            (
+                MaxPool {
+                    kernel: 2,
+                    stride: 2,
+                    padding: 0,
+                },
+                8,
+                7,
+            ),
+            (
+                MaxPool {
+                    kernel: 3,
+                    stride: 1,
+                    padding: 0,
+                },
+                5,
+                6,
+            ),
+        ] {
+            // Few distinct values, so windows tie.
+            let mut plane: Vec<f64> = (0..h * w).map(|i| ((i * 7919) % 13) as f64 - 6.0).collect();
+            plane[h * w / 2] = f64::NAN;
+            let pooled = pool.pool_planes(&plane, h, w);
+            let scanned: Vec<f64> = pool
+                .argmax(&plane, h, w)
+                .into_iter()
+                .map(|i| plane[i])
+                .collect();
+            assert_eq!(pooled.len(), scanned.len());
+            assert!(pooled.iter().any(|v| v.is_nan()), "{pool:?}");
+            for (p, s) in pooled.iter().zip(&scanned) {
+                assert!(p == s || (p.is_nan() && s.is_nan()), "{pool:?}: {p} vs {s}");
+            }
+        }
+    }
 }
