@@ -57,35 +57,24 @@ const CATEGORIES_PER_CHART: usize = 12;
 /// could not be drawn (one line each). The kinds of figure are drawn in parallel (rendering and
 /// PNG encoding were the report's time), and listed in this fixed order.
 pub fn write_figures(dir: &Path, suite: &Suite, results: &Results) -> (Vec<Figure>, Vec<String>) {
-    type Draw<'a> = Box<dyn Fn(&mut Vec<Figure>) -> Result<(), FigureError> + Send + Sync + 'a>;
-    let kinds: Vec<(&str, Draw)> = vec![
-        (
-            "γ curves",
-            Box::new(|f| gamma_curves(dir, suite, results, f)),
-        ),
-        (
-            "FPR curves",
-            Box::new(|f| fpr_curves(dir, suite, results, f)),
-        ),
-        (
-            "disorganization",
-            Box::new(|f| disorganization(dir, suite, results, f)),
-        ),
-        (
-            "categories",
-            Box::new(|f| categories(dir, suite, results, f)),
-        ),
-        (
-            "cross-generator",
-            Box::new(|f| cross_generator(dir, suite, results, f)),
-        ),
-        ("qualitative", Box::new(|f| qualitative(dir, f))),
+    type Draw = fn(&Path, &Suite, &Results, &mut Vec<Figure>) -> Result<(), FigureError>;
+    let kinds: [(&str, Draw); 6] = [
+        ("γ curves", gamma_curves),
+        ("FPR curves", fpr_curves),
+        ("disorganization", disorganization),
+        ("categories", categories),
+        ("cross-generator", cross_generator),
+        ("qualitative", |dir, _, _, figures| {
+            qualitative(dir, figures)
+        }),
     ];
     let drawn: Vec<(Vec<Figure>, Option<String>)> = kinds
         .par_iter()
         .map(|(what, draw)| {
             let mut figures = Vec::new();
-            let failure = draw(&mut figures).err().map(|e| format!("{what}: {e}"));
+            let failure = draw(dir, suite, results, &mut figures)
+                .err()
+                .map(|e| format!("{what}: {e}"));
             (figures, failure)
         })
         .collect();

@@ -241,9 +241,23 @@ pub fn build(record: RunRecord<'_>, rows: &[Row]) -> Results {
         .iter()
         .flat_map(|loc| suite.conditions.iter().map(move |c| (loc, c)))
         .collect();
+    // Each cell's rows, gathered in one pass.
+    let mut by_cell: BTreeMap<(&str, &str), Vec<&Row>> = BTreeMap::new();
+    for row in rows {
+        by_cell
+            .entry((row.localizer.as_str(), row.condition.as_str()))
+            .or_default()
+            .push(row);
+    }
     let (aggregates, gamma): (Vec<Vec<Aggregate>>, Vec<Vec<Gamma>>) = cells
         .par_iter()
-        .map(|(loc, condition)| cell(suite, rows, loc, condition))
+        .map(|(loc, condition)| {
+            let loc_name = loc.name.as_str();
+            let these = by_cell.get(&(loc_name, condition.key.as_str()));
+            let clean = by_cell.get(&(loc_name, Condition::CLEAN));
+            let (these, clean) = (these.map_or(&[][..], |r| r), clean.map_or(&[][..], |r| r));
+            cell(suite, loc, condition, these, clean)
+        })
         .unzip();
     let (aggregates, gamma) = (aggregates.concat(), gamma.concat());
     let comparisons = compare_localizers(suite, rows);
@@ -295,18 +309,16 @@ pub fn build(record: RunRecord<'_>, rows: &[Row]) -> Results {
     }
 }
 
-/// The aggregates and γ of one localizer under one condition.
+/// The aggregates and γ of one localizer under one condition, from its rows there (`these`)
+/// and on clean images (`clean`).
 fn cell(
     suite: &Suite,
-    rows: &[Row],
     loc: &LocalizerConfig,
     condition: &Condition,
+    these: &[&Row],
+    clean: &[&Row],
 ) -> (Vec<Aggregate>, Vec<Gamma>) {
     let mut aggregates = Vec::new();
-    let these: Vec<&Row> = rows
-        .iter()
-        .filter(|r| r.localizer == loc.name && r.condition == condition.key)
-        .collect();
     let push = |category: &str, metric: Metric, summary: Summary, out: &mut Vec<Aggregate>| {
         out.push(Aggregate {
             localizer: loc.name.clone(),
@@ -362,13 +374,7 @@ fn cell(
     }
     let gamma = match condition.is_clean() {
         true => Vec::new(),
-        false => {
-            let clean: Vec<&Row> = rows
-                .iter()
-                .filter(|r| r.localizer == loc.name && r.condition == Condition::CLEAN)
-                .collect();
-            gammas(suite, &loc.name, condition, &clean, &these)
-        }
+        false => gammas(suite, &loc.name, condition, clean, these),
     };
     (aggregates, gamma)
 }
