@@ -90,6 +90,8 @@ pub struct DatasetSummary {
 pub struct Dataset {
     pub images: Vec<ImageRef>,
     synth: SynthConfig,
+    /// Real photos of recently rendered identities, which their fakes start from.
+    real_photos: synth::PhotoCache,
     photos: PhotoConfig,
     source: SourceKind,
 }
@@ -182,6 +184,7 @@ impl Dataset {
         Ok(Dataset {
             images,
             synth: synth_cfg,
+            real_photos: synth::PhotoCache::default(),
             photos: cfg.photos.clone().unwrap_or_default(),
             source: cfg.source,
         })
@@ -226,7 +229,7 @@ impl Dataset {
     pub fn load(&self, image: &ImageRef) -> Result<LoadedImage, DatasetError> {
         match &image.origin {
             Origin::Synth(key) => {
-                let sample = synth::render(&self.synth, key)
+                let sample = synth::render_with(&self.synth, key, &self.real_photos)
                     .map_err(|e| DatasetError::Synth(e.to_string()))?;
                 Ok(LoadedImage {
                     fake: sample.fake,

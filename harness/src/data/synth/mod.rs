@@ -22,7 +22,9 @@ mod shapes;
 #[cfg(test)]
 mod tests;
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use image::{GrayImage, RgbImage};
 use rand::SeedableRng;
@@ -307,13 +309,23 @@ fn sample_rng(cfg: &SynthConfig, key: &SampleKey) -> ChaCha8Rng {
 ///
 /// Errors name the valid generators/properties when `key` does not exist.
 pub fn render(cfg: &SynthConfig, key: &SampleKey) -> Result<Sample, SynthError> {
+    render_with(cfg, key, &PhotoCache::default())
+}
+
+/// [`render`], taking the identity's real photo from `photos` when it holds it.
+pub fn render_with(
+    cfg: &SynthConfig,
+    key: &SampleKey,
+    photos: &PhotoCache,
+) -> Result<Sample, SynthError> {
     check_key(cfg, key)?;
     let size = cfg.size as usize;
     let mut rng = sample_rng(cfg, key);
     let g = generator(&key.generator);
+    let real_photo = || photos.real_photo(cfg.seed, key.split, key.identity, size);
     Ok(match key.kind {
         Kind::Real => {
-            let (_, photo) = manipulate::real_photo(cfg.seed, key.split, key.identity, size);
+            let (_, photo) = real_photo();
             Sample {
                 key: key.clone(),
                 real: None,
@@ -321,7 +333,7 @@ pub fn render(cfg: &SynthConfig, key: &SampleKey) -> Result<Sample, SynthError> 
             }
         }
         Kind::Partial => {
-            let (p, photo) = manipulate::real_photo(cfg.seed, key.split, key.identity, size);
+            let (p, photo) = real_photo();
             let g = g.expect("checked");
             let m = manipulate::partial(&p, &photo, &key.property, g, &mut rng);
             Sample {
@@ -339,6 +351,55 @@ pub fn render(cfg: &SynthConfig, key: &SampleKey) -> Result<Sample, SynthError> 
             }
         }
     })
+}
+
+/// The real photos of the identities rendered last, shared with the fakes made from them.
+///
+/// An identity's real photo is the source of each of its partial fakes: RQ4's 360 real and
+/// partial images come from 84 identities. The catalogue's interleaved order brings an identity
+/// back about once per round of jobs, so the cache keeps up to [`PHOTO_CACHE_BYTES`] of photos,
+/// least recently used out first. The photo is most of a sample's rendering time; the pixels are
+/// the same whether rendered or cached.
+#[derive(Default)]
+pub struct PhotoCache {
+    /// Most recently used last; a cell is filled by the first thread that needs it, the others
+    /// wait for it.
+    recent: Mutex<VecDeque<(PhotoKey, Arc<OnceLock<RealPhoto>>)>>,
+}
+
+/// (seed, split, identity, size) of a real photo.
+type PhotoKey = (u64, Split, u32, usize);
+type RealPhoto = (face::FaceParams, RgbImage);
+
+/// Memory the cached photos may take: 440 photos at 224², 16 at 1024².
+pub const PHOTO_CACHE_BYTES: usize = 64 << 20;
+
+impl PhotoCache {
+    fn real_photo(&self, seed: u64, split: Split, identity: u32, size: usize) -> RealPhoto {
+        let key = (seed, split, identity, size);
+        let capacity = (PHOTO_CACHE_BYTES / (3 * size * size)).max(1);
+        let cell = {
+            let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+            let entry = match recent.iter().position(|(k, _)| *k == key) {
+                Some(i) => recent.remove(i).expect("found above"),
+                None => (key, Arc::new(OnceLock::new())),
+            };
+            let cell = Arc::clone(&entry.1);
+            recent.push_back(entry);
+            while recent.len() > capacity {
+                recent.pop_front();
+            }
+            cell
+        };
+        cell.get_or_init(|| manipulate::real_photo(seed, split, identity, size))
+            .clone()
+    }
+
+    /// Photos held.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.recent.lock().expect("not poisoned").len()
+    }
 }
 
 /// `Gray(|X − X'|)` with PIL's integer luma (eq. 2 ground truth × 255), for previews such as

@@ -66,6 +66,34 @@ fn same_key_same_bytes_and_identities_differ() {
 }
 
 #[test]
+fn cached_real_photos_give_the_same_samples() {
+    let cfg = small();
+    let cache = PhotoCache::default();
+    let keys = [
+        SampleKey::real(Split::Test, 0),
+        SampleKey::partial(Split::Test, 0, "tconv", "smile"),
+        SampleKey::partial(Split::Test, 1, "nearest", "bald"),
+        SampleKey::partial(Split::Test, 0, "bilinear_recon", "bangs"),
+        SampleKey::real(Split::Val, 0),
+    ];
+    for key in &keys {
+        let cached = render_with(&cfg, key, &cache).unwrap();
+        let fresh = render(&cfg, key).unwrap();
+        assert_eq!(cached.fake, fresh.fake, "{key:?}");
+        assert_eq!(cached.real, fresh.real, "{key:?}");
+    }
+    // Test identity 0 (thrice), test identity 1 and validation identity 0: three photos.
+    assert_eq!(cache.len(), 3);
+    // A smaller size is another photo.
+    let resized = SynthConfig {
+        size: 64,
+        ..small()
+    };
+    render_with(&resized, &keys[0], &cache).unwrap();
+    assert_eq!(cache.len(), 4);
+}
+
+#[test]
 fn splits_are_identity_disjoint() {
     let cfg = small();
     let mut seen = HashSet::new();
