@@ -15,7 +15,8 @@ use harness::run::Resume;
     about = "Evaluate and benchmark fake-region localizers (FakeLocator)"
 )]
 struct Cli {
-    /// Worker threads for data preparation and metrics (default: all cores).
+    /// Worker threads for data preparation, metrics and the candle models (default: all cores,
+    /// or RAYON_NUM_THREADS when set).
     #[arg(long, global = true)]
     threads: Option<usize>,
     #[command(subcommand)]
@@ -213,6 +214,21 @@ fn parse_param(s: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("'{s}' is not KEY=VALUE"))
 }
 
+/// Sets `RAYON_NUM_THREADS` to the size of rayon's pool (`--threads`, else the variable, else
+/// every core). Candle sizes its matrix products by that variable and, when it is unset, reads
+/// `/proc/cpuinfo` again on every product (`num_cpus::get_physical` is not cached): one file
+/// read per convolution, 2 % of a smoke run's samples in `perf`.
+fn pin_thread_count(threads: Option<usize>) {
+    let from_env = std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n > 0);
+    let n = threads.filter(|&n| n > 0).or(from_env).unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    std::env::set_var("RAYON_NUM_THREADS", n.to_string());
+}
+
 fn main() -> ExitCode {
     // `harness localizer-host --plugin PATH` is the child process of an `isolate: true` plugin,
     // started by the harness itself (so no second binary is needed); not a user command.
@@ -224,6 +240,9 @@ fn main() -> ExitCode {
         let rest: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
         return localizers::plugin::host_main(&rest);
     }
+    let cli = Cli::parse();
+    // Before any thread starts: setting a variable races with other threads reading one.
+    pin_thread_count(cli.threads);
     if let Err(e) = localizers::plugin::host_with_this_program() {
         eprintln!("warning: cannot locate this program ({e}); isolated plugins need `localizer-host` on PATH");
     }
@@ -232,7 +251,6 @@ fn main() -> ExitCode {
     if let Err(e) = localizers::plugin::exit_on_interrupt() {
         eprintln!("warning: cannot handle SIGINT/SIGTERM ({e}); an interrupted run may leave plugin processes behind");
     }
-    let cli = Cli::parse();
     if let Some(n) = cli.threads {
         if let Err(e) = rayon::ThreadPoolBuilder::new()
             .num_threads(n)
