@@ -1,6 +1,7 @@
 //! DeepLabv3 training and the `deeplabv3` localizer on the smallest preset: a few seeded Adam
 //! steps reduce an L1 loss deterministically; saved weights reload into the localizer.
 
+use crate::localizer_common::{images, localize};
 use image::RgbImage;
 use localizer_api::{InputSize, Localizer, LocalizerError, LocalizerInput};
 use models::candle_core::{Device, Tensor};
@@ -151,37 +152,6 @@ fn training_at_batch_one_keeps_running_statistics_finite() {
     assert!(first.iter().any(|&v| v != 1.0));
 }
 
-fn images(n: usize, size: u32) -> Vec<RgbImage> {
-    (0..n)
-        .map(|k| {
-            RgbImage::from_fn(size, size, |x, y| {
-                image::Rgb([
-                    (x * 8 + k as u32 * 40) as u8,
-                    (y * 8) as u8,
-                    ((x + y) * 4) as u8,
-                ])
-            })
-        })
-        .collect()
-}
-
-fn localize(
-    localizer: &mut DeepLabV3Localizer,
-    images: &[RgbImage],
-) -> Vec<localizer_api::Prediction> {
-    let ids: Vec<String> = (0..images.len()).map(|i| format!("img{i}")).collect();
-    let inputs: Vec<LocalizerInput> = images
-        .iter()
-        .zip(&ids)
-        .map(|(image, id)| LocalizerInput {
-            id,
-            image,
-            ground_truth: None,
-        })
-        .collect();
-    localizer.localize(&inputs).unwrap()
-}
-
 #[test]
 fn localizer_outputs_sigmoid_maps_and_reloads_saved_weights() {
     let params = serde_json::json!({"weights": "none", "preset": "resnet10_os16_w8", "seed": 3, "size": 48, "batch": 2});
@@ -221,46 +191,34 @@ fn localizer_outputs_sigmoid_maps_and_reloads_saved_weights() {
         DeepLabV3Localizer::new("resnet10_os16_w8", Weights::File(path), Device::Cpu, 48, 2)
             .unwrap();
     let from_file = localize(&mut loaded, &imgs);
-    let x = Tensor::stack(
-        &imgs
-            .iter()
-            .map(|img| {
-                let values: Vec<f32> = (0..3)
-                    .flat_map(|c| {
-                        img.pixels().map(move |p| {
-                            (p[c] as f32 / 255.0 - models::IMAGENET_MEAN[c])
-                                / models::IMAGENET_STD[c]
-                        })
-                    })
-                    .collect();
-                Tensor::from_vec(values, (3, 48, 48), &Device::Cpu).unwrap()
+    // The localizer runs each image on its own on the CPU (models/src/localizer.rs).
+    for (n, (img, p)) in imgs.iter().zip(&from_file).enumerate() {
+        let values: Vec<f32> = (0..3)
+            .flat_map(|c| {
+                img.pixels().map(move |p| {
+                    (p[c] as f32 / 255.0 - models::IMAGENET_MEAN[c]) / models::IMAGENET_STD[c]
+                })
             })
-            .collect::<Vec<_>>(),
-        0,
-    )
-    .unwrap();
-    let direct = model.forward_t(&x, false).unwrap();
-    let maps: Vec<f32> = direct
-        .fake_map()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .to_vec1()
-        .unwrap();
-    let scores: Vec<f32> = direct
-        .fake_score()
-        .unwrap()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .to_vec1()
-        .unwrap();
-    for (n, p) in from_file.iter().enumerate() {
-        assert_eq!(
-            p.map.as_raw().as_slice(),
-            &maps[n * 48 * 48..(n + 1) * 48 * 48]
-        );
-        assert_eq!(p.score, Some(scores[n]));
+            .collect();
+        let x = Tensor::from_vec(values, (1, 3, 48, 48), &Device::Cpu).unwrap();
+        let direct = model.forward_t(&x, false).unwrap();
+        let map: Vec<f32> = direct
+            .fake_map()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        let score: Vec<f32> = direct
+            .fake_score()
+            .unwrap()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        assert_eq!(p.map.as_raw().as_slice(), map.as_slice(), "image {n}");
+        assert_eq!(p.score, Some(score[0]), "image {n}");
     }
 }
 

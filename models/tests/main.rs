@@ -3,8 +3,10 @@
 //! the `deeplabv3` and `stehouwer` localizers. Fixtures are in the workspace's tests/fixtures.
 
 mod deeplab_common;
+mod localizer_common;
 mod stehouwer_common;
 
+mod batch_split;
 mod deeplab_ops;
 mod deeplab_parity;
 mod deeplab_train;

@@ -1,43 +1,16 @@
 //! The `stehouwer` localizer (sigmoid attention map upsampled to the input, softmax fake score)
 //! and the `stehouwer` kind of `build_trainable`.
 
+use crate::localizer_common::{images, localize};
 use crate::stehouwer_common::flat;
 use image::RgbImage;
-use localizer_api::{InputSize, Localizer, LocalizerError, LocalizerInput, Prediction};
+use localizer_api::{InputSize, Localizer, LocalizerError, LocalizerInput};
 use models::candle_core::{Device, Tensor};
 use models::ops::resize_bilinear;
 use models::{
     build_trainable, ModelSpec, StehouwerLocalizer, Weights, Xception, XceptionConfig,
     STEHOUWER_MEAN, STEHOUWER_STD,
 };
-
-fn images(n: usize, size: u32) -> Vec<RgbImage> {
-    (0..n)
-        .map(|k| {
-            RgbImage::from_fn(size, size, |x, y| {
-                image::Rgb([
-                    (x * 5 + k as u32 * 60) as u8,
-                    (y * 3) as u8,
-                    ((x * y) % 251) as u8,
-                ])
-            })
-        })
-        .collect()
-}
-
-fn localize(localizer: &mut dyn Localizer, images: &[RgbImage]) -> Vec<Prediction> {
-    let ids: Vec<String> = (0..images.len()).map(|i| format!("img{i}")).collect();
-    let inputs: Vec<LocalizerInput> = images
-        .iter()
-        .zip(&ids)
-        .map(|(image, id)| LocalizerInput {
-            id,
-            image,
-            ground_truth: None,
-        })
-        .collect();
-    localizer.localize(&inputs).unwrap()
-}
 
 /// The images as the network sees them: RGB in [0, 1], normalised with mean 0.5, std 0.5.
 fn normalised(images: &[RgbImage]) -> Tensor {
