@@ -214,10 +214,10 @@ fn parse_param(s: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("'{s}' is not KEY=VALUE"))
 }
 
-/// Sets `RAYON_NUM_THREADS` to the size of rayon's pool (`--threads`, else the variable, else
-/// every core). Candle sizes its matrix products by that variable and, when it is unset, reads
-/// `/proc/cpuinfo` again on every product (`num_cpus::get_physical` is not cached): one file
-/// read per convolution, 2 % of a smoke run's samples in `perf`.
+/// Sets `RAYON_NUM_THREADS` to the run's thread count (`--threads`, else the variable, else
+/// every core), which sizes both rayon's global pool and candle's matrix products. Unset,
+/// candle would read `/proc/cpuinfo` again on every product (`num_cpus::get_physical` is not
+/// cached): one file read per convolution, 2 % of a smoke run's samples in `perf`.
 fn pin_thread_count(threads: Option<usize>) {
     let from_env = std::env::var("RAYON_NUM_THREADS")
         .ok()
@@ -250,15 +250,6 @@ fn main() -> ExitCode {
     // or SIGTERM, kill them and exit with 130 / 143 instead of leaving them to PID 1.
     if let Err(e) = localizers::plugin::exit_on_interrupt() {
         eprintln!("warning: cannot handle SIGINT/SIGTERM ({e}); an interrupted run may leave plugin processes behind");
-    }
-    if let Some(n) = cli.threads {
-        if let Err(e) = rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global()
-        {
-            eprintln!("error: --threads: {e}");
-            return ExitCode::from(2);
-        }
     }
     let result: Result<(), CommandError> = match cli.command {
         Command::Run {
