@@ -343,7 +343,7 @@ pub(crate) fn localize_with(
     Ok(predictions)
 }
 
-/// [`localize_with`] on one part of the batch, packed as one tensor.
+/// [`localize_with`] on one non-empty part of the batch, packed as one tensor.
 fn localize_part(
     name: &str,
     part: &[LocalizerInput<'_>],
@@ -357,9 +357,6 @@ fn localize_part(
         image: part[n].id.to_string(),
         message,
     };
-    if part.is_empty() {
-        return Ok(Vec::new());
-    }
     let x = normalized_batch(part, size, normalization, device).map_err(|(n, m)| failed(n, m))?;
     let (maps, scores) = predict(&x).map_err(|e| failed(0, e.to_string()))?;
     maps.into_iter()
