@@ -20,7 +20,7 @@ mod scores;
 mod similarity;
 mod ssim;
 
-pub use auc::{pixel_auc, roc_auc};
+pub use auc::{pixel_auc, roc_auc, ResampledAuc};
 pub use binary::{f1_iou, BinaryScores, DEFAULT_GT_THRESHOLD, DEFAULT_TAU};
 pub use bootstrap::{Bootstrap, Summary};
 pub use error::MetricError;

@@ -1,7 +1,7 @@
 //! The metrics a run reports, with everything the results, reports and gate need to know about
 //! each: its name in files, its label, its precision, its direction and whether it has a γ.
 //! Adding a metric is a variant here plus its computation in `evaluation::score` (segmentation)
-//! or `results::image_metric` (image level).
+//! or `results::ImageMetric` (image level).
 
 use std::fmt;
 

@@ -368,7 +368,8 @@ fn cell(
             continue;
         };
         let b = bootstrap(suite, &[&loc.name, &condition.key, ALL, metric.name()]);
-        if let Ok(s) = b.statistic(images.len(), |idx| image_metric(metric, &images, idx)) {
+        let image_metric = ImageMetric::new(metric, &images);
+        if let Ok(s) = b.statistic(images.len(), |idx| image_metric.of(idx)) {
             push(ALL, metric, s, &mut aggregates);
         }
     }
@@ -394,18 +395,45 @@ fn image_set(metric: Metric, scored: &[(f64, bool)]) -> Option<Vec<(f64, bool)>>
     }
 }
 
-/// An image-level metric of the images `idx` of `scored` (`(score, is_fake)`); `None` where it is
-/// undefined on them (AUC of one class, FPR without a real image).
-fn image_metric(metric: Metric, scored: &[(f64, bool)], idx: &[usize]) -> Option<f64> {
-    let scores: Vec<f64> = idx.iter().map(|&i| scored[i].0).collect();
-    let labels: Vec<bool> = idx.iter().map(|&i| scored[i].1).collect();
-    match metric {
-        Metric::Acc => metrics::accuracy(&scores, &labels, FAKE_THRESHOLD).ok(),
-        Metric::Auc => metrics::roc_auc(&scores, &labels).ok().flatten(),
-        Metric::Fpr => metrics::false_positive_rate(&scores, &labels, FAKE_THRESHOLD)
-            .ok()
-            .flatten(),
-        _ => None,
+/// An image-level metric of the images `scored` (`(score, is_fake)`), evaluated on resamples.
+struct ImageMetric<'a> {
+    metric: Metric,
+    scored: &'a [(f64, bool)],
+    /// The images ranked once for AUC ([`metrics::ResampledAuc`]; `None` for other metrics or
+    /// a non-finite score, which `metrics::roc_auc` would reject too).
+    ranked: Option<metrics::ResampledAuc>,
+}
+
+impl<'a> ImageMetric<'a> {
+    fn new(metric: Metric, scored: &'a [(f64, bool)]) -> ImageMetric<'a> {
+        let ranked = (metric == Metric::Auc)
+            .then(|| {
+                let (scores, labels): (Vec<f64>, Vec<bool>) = scored.iter().copied().unzip();
+                metrics::ResampledAuc::new(&scores, &labels).ok()
+            })
+            .flatten();
+        ImageMetric {
+            metric,
+            scored,
+            ranked,
+        }
+    }
+
+    /// The metric on the images `idx` of `scored`; `None` where it is undefined on them (AUC of
+    /// one class, FPR without a real image).
+    fn of(&self, idx: &[usize]) -> Option<f64> {
+        if self.metric == Metric::Auc {
+            return self.ranked.as_ref()?.auc(idx);
+        }
+        let scores: Vec<f64> = idx.iter().map(|&i| self.scored[i].0).collect();
+        let labels: Vec<bool> = idx.iter().map(|&i| self.scored[i].1).collect();
+        match self.metric {
+            Metric::Acc => metrics::accuracy(&scores, &labels, FAKE_THRESHOLD).ok(),
+            Metric::Fpr => metrics::false_positive_rate(&scores, &labels, FAKE_THRESHOLD)
+                .ok()
+                .flatten(),
+            _ => None,
+        }
     }
 }
 
@@ -460,14 +488,15 @@ fn gammas(
     if scored.iter().any(|s| s.2) && scored.iter().any(|s| !s.2) {
         for metric in Metric::IMAGE.into_iter().filter(|m| m.has_gamma()) {
             let b = bootstrap(suite, &["gamma", localizer, &condition.key, metric.name()]);
+            let degraded: Vec<(f64, bool)> = scored.iter().map(|s| (s.0, s.2)).collect();
+            let base: Vec<(f64, bool)> = scored.iter().map(|s| (s.1, s.2)).collect();
+            let (degraded, base) = (
+                ImageMetric::new(metric, &degraded),
+                ImageMetric::new(metric, &base),
+            );
             let stat = |idx: &[usize]| {
-                let degraded: Vec<(f64, bool)> =
-                    idx.iter().map(|&i| (scored[i].0, scored[i].2)).collect();
-                let base: Vec<(f64, bool)> =
-                    idx.iter().map(|&i| (scored[i].1, scored[i].2)).collect();
-                let all: Vec<usize> = (0..idx.len()).collect();
-                let d = image_metric(metric, &degraded, &all)?;
-                let c = image_metric(metric, &base, &all)?;
+                let d = degraded.of(idx)?;
+                let c = base.of(idx)?;
                 (c > 0.0).then(|| 100.0 * d / c)
             };
             if let Ok(s) = b.statistic(scored.len(), stat) {
