@@ -41,13 +41,24 @@ pub fn validate_predictions(
                 format!("map is {mw}×{mh} but the input image is {iw}×{ih}; return a map the size of the input"),
             ));
         }
-        if let Some((i, v)) = prediction
-            .map
-            .as_raw()
-            .iter()
-            .enumerate()
-            .find(|(_, v)| !(0.0..=1.0).contains(*v))
-        {
+        // Each chunk is checked without branches, which vectorises: this runs on every map,
+        // on the thread that waits for the batch. Only a bad map is searched for its first
+        // offending pixel.
+        let values = prediction.map.as_raw();
+        let in_range = |chunk: &[f32]| {
+            chunk
+                .iter()
+                .fold(true, |ok, &v| ok & (v >= 0.0) & (v <= 1.0))
+        };
+        let bad = if values.chunks(1024).all(in_range) {
+            None
+        } else {
+            values
+                .iter()
+                .enumerate()
+                .find(|(_, v)| !(0.0..=1.0).contains(*v))
+        };
+        if let Some((i, v)) = bad {
             let (x, y) = (i % mw as usize, i / mw as usize);
             let what = if v.is_finite() {
                 "outside [0,1]"

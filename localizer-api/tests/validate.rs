@@ -89,3 +89,26 @@ fn validation_names_the_specific_problem() {
         &["'first'", "score 1.01", "outside [0,1]"],
     );
 }
+
+/// Maps of many chunks: a bad pixel anywhere, including the last chunk's last pixel, is found
+/// and named; a map of valid values up to both ends of [0,1] passes.
+#[test]
+fn validation_checks_every_pixel_of_a_large_map() {
+    let image = RgbImage::new(100, 70);
+    let batch = [LocalizerInput {
+        id: "big",
+        image: &image,
+        ground_truth: None,
+    }];
+    let mut edges = prediction(100, 70, 1.0, None);
+    edges.map.put_pixel(50, 40, Luma([0.0]));
+    validate_predictions("m", &batch, &[edges]).unwrap();
+    for (x, y, v) in [(99, 69, f32::NAN), (37, 12, 1.0001), (0, 11, -1e-30)] {
+        let mut bad = prediction(100, 70, 0.5, None);
+        bad.map.put_pixel(x, y, Luma([v]));
+        let msg = validate_predictions("m", &batch, &[bad])
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains(&format!("(x={x}, y={y})")), "{msg}");
+    }
+}
