@@ -1,5 +1,6 @@
 //! One criterion group per metric on the 224×224 fixture pair `eval_224` (the default evaluation
-//! size). `cargo bench -p metrics -- ssim` gives the number compared with scikit-image in
+//! size), and for the metrics whose cost depends on the values, on a smooth network-like map
+//! (`224_smooth`). `cargo bench -p metrics -- ssim` gives the number compared with scikit-image in
 //! docs/benchmarks.md (tests/fixtures/metrics/bench_skimage.py times the same maps).
 
 use std::hint::black_box;
@@ -30,8 +31,35 @@ fn group<R>(c: &mut Criterion, metric: &str, size: &str, mut f: impl FnMut() -> 
     g.finish();
 }
 
+/// A map like a network's output against the fixture's ground truth: smooth, almost every
+/// value distinct (the fixture's maps are quantized to 1/255, 256 values). The pixel AUC's cost
+/// depends on that: sorting, or counting in buckets, many distinct values against few.
+fn network_like() -> Map {
+    let values = (0..224 * 224)
+        .map(|i| {
+            let (x, y) = ((i % 224) as f32, (i / 224) as f32);
+            let blob = (-((x - 150.0).powi(2) + (y - 110.0).powi(2)) / (2.0 * 30f32.powi(2))).exp();
+            let texture = 0.8 * (x / 7.0).sin() * (y / 5.0).cos();
+            1.0 / (1.0 + (-(9.0 * blob - 4.5 + texture)).exp())
+        })
+        .collect();
+    Map::from_raw(224, 224, values).expect("224x224")
+}
+
 fn per_image(c: &mut Criterion) {
     let (pred, gt) = (load("pred"), load("gt"));
+    let smooth = network_like();
+    let (thr, s) = (DEFAULT_GT_THRESHOLD, &smooth);
+    let gr = &gt;
+    group(c, "pixel_auc", "224_smooth", || {
+        pixel_auc(black_box(s), black_box(gr), thr)
+    });
+    group(c, "map_fake_score", "224_smooth", || {
+        map_fake_score(black_box(s))
+    });
+    group(c, "segmentation_scores", "224_smooth", || {
+        segmentation_scores(black_box(s), black_box(gr), DEFAULT_TAU, thr)
+    });
     let (p, g) = (&pred, &gt);
     let (tau, thr) = (DEFAULT_TAU, DEFAULT_GT_THRESHOLD);
     group(c, "ssim", "224", || ssim(black_box(p), black_box(g)));
