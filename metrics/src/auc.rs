@@ -1,7 +1,7 @@
 //! Tie-aware ROC AUC: pixel AUC of a map against the binarised ground truth, and
 //! image-level AUC of fake scores.
 //!
-//! Maps are multiples of 1/255, so ties are everywhere. The AUC is the Mann–Whitney statistic
+//! Maps saved as images and ground truths are multiples of 1/255, so ties are common. The AUC is the Mann–Whitney statistic
 //! with mid-ranks: P(score of a positive > score of a negative) + ½·P(tie), which equals the
 //! trapezoidal area under the ROC curve whose thresholds are the distinct scores, i.e.
 //! `sklearn.metrics.roc_auc_score`.
@@ -110,8 +110,7 @@ fn pixel_auc_bucketed(mut keys: Vec<u32>) -> Option<f64> {
 ///
 /// Why two: on a network's smooth map (≈ 44 000 distinct values in 224×224) the radix sort
 /// takes half the time of `sort_unstable` (rq4's maps, all pixels: 0.55–0.8 ms against
-/// 1.0–1.4 ms). On
-/// maps of few values (multiples of 1/255, a ground truth, a constant) it is 3× slower:
+/// 1.0–1.4 ms). On maps of few values (multiples of 1/255, a ground truth) it is 3× slower:
 /// pattern-defeating quicksort handles runs of equal keys in near-linear time. Quantized maps
 /// have at most 256 distinct values, far below the threshold; the choice never changes the AUC.
 fn sort_pixel_keys(keys: &mut [u32]) {
