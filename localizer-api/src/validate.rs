@@ -45,18 +45,14 @@ pub fn validate_predictions(
         // on 224×224 maps): this runs on every map, on the thread that waits for the batch.
         // Only a bad map is searched for its first offending pixel.
         let values = prediction.map.as_raw();
-        let in_range = |chunk: &[f32]| {
-            chunk
-                .iter()
-                .fold(true, |ok, v| ok & (0.0..=1.0).contains(v))
-        };
-        let bad = if values.chunks(1024).all(in_range) {
+        let valid = |v: &f32| (0.0..=1.0).contains(v);
+        let bad = if values
+            .chunks(1024)
+            .all(|chunk| chunk.iter().fold(true, |ok, v| ok & valid(v)))
+        {
             None
         } else {
-            values
-                .iter()
-                .enumerate()
-                .find(|(_, v)| !(0.0..=1.0).contains(*v))
+            values.iter().enumerate().find(|(_, v)| !valid(v))
         };
         if let Some((i, v)) = bad {
             let (x, y) = (i % mw as usize, i / mw as usize);

@@ -31,15 +31,20 @@ fn tie_aware_auc_sorted<K: Copy + Into<u128>>(keys: &[K]) -> Option<f64> {
 /// the number of negatives.
 fn doubled_wins<K: Copy + Into<u128>>(keys: &[K]) -> (u128, u64) {
     let score = |k: &K| (*k).into() >> 1;
-    let (mut negatives_below, mut doubled_wins) = (0u64, 0u128);
+    let mut counts = (0u128, 0u64);
     for group in keys.chunk_by(|a, b| score(a) == score(b)) {
         let pos = group.iter().filter(|k| (**k).into() & 1 == 1).count() as u64;
-        let neg = group.len() as u64 - pos;
-        // Each positive beats every lower negative (2 half-wins) and ties with equal ones (1).
-        doubled_wins += u128::from(pos) * u128::from(2 * negatives_below + neg);
-        negatives_below += neg;
+        add_tied_group(&mut counts, pos, group.len() as u64 - pos);
     }
-    (doubled_wins, negatives_below)
+    counts
+}
+
+/// Adds a group of `pos` positives and `neg` negatives with equal scores, above every pixel
+/// counted so far, to `(doubled wins, negatives)`: each positive beats every lower negative
+/// (2 half-wins) and ties with the group's (1).
+fn add_tied_group((doubled_wins, negatives_below): &mut (u128, u64), pos: u64, neg: u64) {
+    *doubled_wins += u128::from(pos) * u128::from(2 * *negatives_below + neg);
+    *negatives_below += neg;
 }
 
 /// The AUC from its exact counts; `None` when a class is empty.
@@ -267,7 +272,7 @@ impl ResampledAuc {
             draws[i] += 1;
         }
         let (mut pos, mut neg) = (0u64, 0u64);
-        let (mut negatives_below, mut doubled_wins) = (0u64, 0u128);
+        let mut counts = (0u128, 0u64);
         for (&i, &last) in self.order.iter().zip(&self.last_of_group) {
             if self.is_fake[i] {
                 pos += draws[i];
@@ -275,17 +280,12 @@ impl ResampledAuc {
                 neg += draws[i];
             }
             if last {
-                // As in [`tie_aware_auc_sorted`]: 2 half-wins over lower negatives, 1 per tie.
-                doubled_wins += u128::from(pos) * u128::from(2 * negatives_below + neg);
-                negatives_below += neg;
+                add_tied_group(&mut counts, pos, neg);
                 (pos, neg) = (0, 0);
             }
         }
-        let positives = idx.len() as u64 - negatives_below;
-        if positives == 0 || negatives_below == 0 {
-            return None;
-        }
-        Some(doubled_wins as f64 / (2.0 * positives as f64 * negatives_below as f64))
+        let (wins, negatives) = counts;
+        auc_from_counts(wins, idx.len() as u64 - negatives, negatives)
     }
 }
 

@@ -486,10 +486,10 @@ fn gammas(
         .filter_map(|(r, c)| Some((r.score?, c.score?, r.kind != Kind::Real)))
         .collect();
     if scored.iter().any(|s| s.2) && scored.iter().any(|s| !s.2) {
+        let degraded: Vec<(f64, bool)> = scored.iter().map(|s| (s.0, s.2)).collect();
+        let base: Vec<(f64, bool)> = scored.iter().map(|s| (s.1, s.2)).collect();
         for metric in Metric::IMAGE.into_iter().filter(|m| m.has_gamma()) {
             let b = bootstrap(suite, &["gamma", localizer, &condition.key, metric.name()]);
-            let degraded: Vec<(f64, bool)> = scored.iter().map(|s| (s.0, s.2)).collect();
-            let base: Vec<(f64, bool)> = scored.iter().map(|s| (s.1, s.2)).collect();
             let (degraded, base) = (
                 ImageMetric::new(metric, &degraded),
                 ImageMetric::new(metric, &base),
