@@ -1,6 +1,7 @@
 //! One criterion group per metric on the 224×224 fixture pair `eval_224` (the default evaluation
 //! size), and for the metrics whose cost depends on the values, on a smooth network-like map
-//! (`224_smooth`). `cargo bench -p metrics -- ssim` gives the number compared with scikit-image in
+//! (`224_smooth`) and on the oracle's map, the ground truth itself (`224_oracle`).
+//! `cargo bench -p metrics -- ssim` gives the number compared with scikit-image in
 //! docs/benchmarks.md (tests/fixtures/metrics/bench_skimage.py times the same maps).
 
 use std::hint::black_box;
@@ -59,6 +60,11 @@ fn per_image(c: &mut Criterion) {
     });
     group(c, "segmentation_scores", "224_smooth", || {
         segmentation_scores(black_box(s), black_box(gr), DEFAULT_TAU, thr)
+    });
+    // The oracle's map is its ground truth: SSIM and the pixel AUC are settled without a filter
+    // or a sort.
+    group(c, "segmentation_scores", "224_oracle", || {
+        segmentation_scores(black_box(gr), black_box(gr), DEFAULT_TAU, thr)
     });
     let (p, g) = (&pred, &gt);
     let (tau, thr) = (DEFAULT_TAU, DEFAULT_GT_THRESHOLD);
