@@ -1,12 +1,13 @@
 //! Tie-aware ROC AUC: pixel AUC of a map against the binarised ground truth, and
 //! image-level AUC of fake scores.
 //!
-//! Maps saved as images and ground truths are multiples of 1/255, so ties are common. The AUC is the Mann–Whitney statistic
-//! with mid-ranks: P(score of a positive > score of a negative) + ½·P(tie), which equals the
-//! trapezoidal area under the ROC curve whose thresholds are the distinct scores, i.e.
-//! `sklearn.metrics.roc_auc_score`.
+//! Maps saved as images and ground truths are multiples of 1/255, so ties are common. The AUC
+//! is the Mann–Whitney statistic with mid-ranks: P(score of a positive > score of a
+//! negative) + ½·P(tie), which equals the trapezoidal area under the ROC curve whose
+//! thresholds are the distinct scores, i.e. `sklearn.metrics.roc_auc_score`.
 
 use crate::error::{check_pair, check_same_len, check_threshold, check_values, MetricError};
+use crate::pair::is_positive;
 use crate::Map;
 
 /// Tie-aware AUC of `keys`, each a score's ordered bits ([`ordered_bits_f32`],
@@ -206,12 +207,6 @@ pub(crate) fn pixel_auc_checked(pred: &Map, gt: &Map, gt_threshold: f32) -> Opti
         .map(|(&p, &g)| u64::from(ordered_bits_f32(p)) << 1 | u64::from(label(g)))
         .collect();
     tie_aware_auc(&mut keys)
-}
-
-/// A pixel is positive (manipulated) when its ground truth exceeds the threshold.
-#[inline(always)]
-fn is_positive(g: f32, gt_threshold: f32) -> bool {
-    g > gt_threshold
 }
 
 /// The lowest and highest score of each class of a pixel map, gathered in one pass.

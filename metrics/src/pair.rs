@@ -3,6 +3,12 @@
 
 use crate::Map;
 
+/// The ground truth's binarisation: a pixel is positive (manipulated) when gt > `gt_threshold`.
+#[inline(always)]
+pub(crate) fn is_positive(g: f32, gt_threshold: f32) -> bool {
+    g > gt_threshold
+}
+
 /// Sums over the flattened maps, accumulated in f64.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct PairSums {
@@ -38,7 +44,7 @@ impl PairSums {
             s.gt_sq += g64 * g64;
             let d = p64 - g64;
             s.diff_sq += d * d;
-            let (pred_pos, gt_pos) = (p >= tau, g > gt_threshold);
+            let (pred_pos, gt_pos) = (p >= tau, is_positive(g, gt_threshold));
             s.true_pos += u64::from(pred_pos && gt_pos);
             s.false_pos += u64::from(pred_pos && !gt_pos);
             s.false_neg += u64::from(!pred_pos && gt_pos);
